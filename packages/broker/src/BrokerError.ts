@@ -1,0 +1,43 @@
+import { Schema } from "effect"
+
+/** A topic that does not exist was named. */
+export class TopicNotFound extends Schema.TaggedError<TopicNotFound>()("TopicNotFound", {
+  topic: Schema.String,
+}) {}
+
+/** A partition outside the topic's range was named. */
+export class PartitionNotFound extends Schema.TaggedError<PartitionNotFound>()("PartitionNotFound", {
+  topic: Schema.String,
+  partition: Schema.Number,
+}) {}
+
+/** The log could not be read or written (disk full, permissions, corrupt beyond recovery). */
+export class BrokerStorageError extends Schema.TaggedError<BrokerStorageError>()("BrokerStorageError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+}) {}
+
+/** The broker is unreachable or refused the request (Kafka layer), after retries. */
+export class BrokerUnavailable extends Schema.TaggedError<BrokerUnavailable>()("BrokerUnavailable", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect()),
+}) {}
+
+/** Another member already holds this consumer group where the broker allows only one (embedded layer). */
+export class GroupBusy extends Schema.TaggedError<GroupBusy>()("GroupBusy", {
+  groupId: Schema.String,
+  message: Schema.String,
+}) {}
+
+/** A record over the broker's size limit, or otherwise refused. */
+export class RecordRejected extends Schema.TaggedError<RecordRejected>()("RecordRejected", {
+  message: Schema.String,
+}) {}
+
+export type BrokerError =
+  | TopicNotFound
+  | PartitionNotFound
+  | BrokerStorageError
+  | BrokerUnavailable
+  | GroupBusy
+  | RecordRejected

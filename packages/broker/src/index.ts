@@ -1,0 +1,2 @@
+export * from "./Broker.ts"
+export * from "./BrokerError.ts"
