@@ -1,1 +1,9 @@
-export {}
+export * from "./constants.ts"
+export type { DlqError } from "./DlqError.ts"
+export * from "./DlqRecord.ts"
+export * from "./money.ts"
+export * from "./timestamp.ts"
+export * from "./toValidEvent.ts"
+export type * from "./ValidEvent.ts"
+export * from "./validate.ts"
+export * from "./wireSchemas.ts"

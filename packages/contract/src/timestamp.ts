@@ -1,0 +1,39 @@
+import { Schema } from "effect"
+
+// RFC 3339 date-time: a "T" (or "t"), seconds required, any fractional digits, and an offset or "Z".
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+
+/** Epoch milliseconds of an RFC 3339 timestamp, or `undefined` when it is not one (or names no real instant). */
+export const parseRfc3339 = (s: string): number | undefined => {
+  const m = RFC3339.exec(s)
+  if (m === null) return undefined
+  const [, y, mo, d, h, mi, sec, frac, z, sign, oh, om] = m
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const hour = Number(h)
+  const minute = Number(mi)
+  const second = Number(sec)
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined
+  const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"))
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, ms)
+  // Date.UTC rolls 2026-02-30 over into March: reject days that do not exist.
+  if (new Date(local).getUTCDate() !== day) return undefined
+  if (z !== undefined) return local
+  const offsetHours = Number(oh)
+  const offsetMinutes = Number(om)
+  if (offsetHours > 23 || offsetMinutes > 59) return undefined
+  const offset = (offsetHours * 60 + offsetMinutes) * 60_000
+  return sign === "+" ? local - offset : local + offset
+}
+
+/** "YYYY-MM-DD", the UTC date of an instant: the contract's `event_date`. */
+export const utcDate = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10)
+
+export const Rfc3339String = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) => parseRfc3339(s) !== undefined, {
+      expected: "an RFC 3339 timestamp with an offset or Z, e.g. 2026-11-24T17:03:12.345Z",
+    }),
+  ),
+)
