@@ -1,5 +1,6 @@
-import { Context, type Effect, type Scope } from "effect"
+import { Config, Context, Effect, Layer, type Scope } from "effect"
 import type { BrokerError } from "./BrokerError.ts"
+import { makeEmbeddedBroker } from "./embedded/EmbeddedBroker.ts"
 
 /** A record handed to the broker. `timestamp` is Kafka's CreateTime in epoch ms; absent means "now". */
 export interface ProducerRecord {
@@ -102,4 +103,25 @@ export class Broker extends Context.Service<
     /** Join a consumer group; leaving the scope leaves the group. */
     readonly consumer: (options: ConsumerOptions) => Effect.Effect<Consumer, BrokerError, Scope.Scope>
   }
->()("@shop/broker/Broker") {}
+>()("@shop/broker/Broker") {
+  /** The embedded durable log under `$DATA_DIR/broker` (default `./data/broker`). */
+  static readonly layerEmbedded: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
+    Broker,
+    Effect.gen(function* () {
+      const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault("./data"))
+      return yield* makeEmbeddedBroker(`${dataDir}/broker`)
+    }),
+  )
+
+  /** What the apps use: Kafka/Redpanda when `KAFKA_BROKERS` is set, else the embedded log. */
+  static readonly layer: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.unwrap(
+    Effect.gen(function* () {
+      const brokers = yield* Config.String("KAFKA_BROKERS").pipe(Config.withDefault(""))
+      if (brokers.trim() === "") return Broker.layerEmbedded
+      return Layer.effect(
+        Broker,
+        Effect.die(new Error("KAFKA_BROKERS is set, but the Kafka layer is not part of this build yet")),
+      )
+    }),
+  )
+}

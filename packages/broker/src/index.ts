@@ -1,2 +1,5 @@
 export * from "./Broker.ts"
 export * from "./BrokerError.ts"
+export { type EmbeddedOptions, layerEmbeddedAt } from "./embedded/EmbeddedBroker.ts"
+export * from "./ensureDefaultTopics.ts"
+export * from "./partitioner.ts"

@@ -1,0 +1,263 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { Effect, Layer } from "effect"
+import { Broker, type ConsumedRecord, type Consumer, type PartitionOffset, type TopicSpec } from "../Broker.ts"
+import {
+  type BrokerError,
+  BrokerStorageError,
+  GroupBusy,
+  PartitionNotFound,
+  RecordRejected,
+  TopicNotFound,
+} from "../BrokerError.ts"
+import { partitionForKey } from "../partitioner.ts"
+import { writeFileDurably } from "./durableFile.ts"
+import { GroupOffsets } from "./GroupOffsets.ts"
+import { PartitionLog } from "./PartitionLog.ts"
+import type { EncodedInput } from "./recordCodec.ts"
+
+export interface EmbeddedOptions {
+  /** Roll segments at this size (default 64 MiB). */
+  readonly segmentBytes?: number
+  /** Largest record value accepted (default 2 MiB; the contract's limit is 64 KiB, enforced downstream). */
+  readonly maxRecordBytes?: number
+}
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/
+const encoder = new TextEncoder()
+
+const isBrokerError = (e: unknown): e is BrokerError =>
+  e instanceof TopicNotFound ||
+  e instanceof PartitionNotFound ||
+  e instanceof BrokerStorageError ||
+  e instanceof GroupBusy ||
+  e instanceof RecordRejected
+
+/** Runs synchronous file work, turning anything thrown into a typed error. */
+const attempt = <A>(what: string, f: () => A): Effect.Effect<A, BrokerError> =>
+  Effect.try({
+    try: f,
+    catch: (cause) =>
+      isBrokerError(cause)
+        ? cause
+        : new BrokerStorageError({
+            message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+            cause,
+          }),
+  })
+
+/** The embedded broker over a directory: `topics/<topic>/<partition>/*.log` and `groups/<group>/`. */
+export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =>
+  Effect.gen(function* () {
+    const root = resolve(dir)
+    const topicsDir = join(root, "topics")
+    const groupsDir = join(root, "groups")
+    yield* attempt("create broker dir", () => {
+      mkdirSync(topicsDir, { recursive: true })
+      mkdirSync(groupsDir, { recursive: true })
+    })
+    const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024
+    const maxRecordBytes = options.maxRecordBytes ?? 2 * 1024 * 1024
+    const specs = new Map<string, TopicSpec>()
+    const logs = new Map<string, PartitionLog>()
+    const roundRobin = new Map<string, number>()
+
+    const specOf = (topic: string): TopicSpec => {
+      const cached = specs.get(topic)
+      if (cached !== undefined) return cached
+      // Another process may have created it since we looked.
+      const path = join(topicsDir, topic, "topic.json")
+      if (!TOPIC_NAME.test(topic) || !existsSync(path)) throw new TopicNotFound({ topic })
+      const spec = JSON.parse(readFileSync(path, "utf8")) as TopicSpec
+      specs.set(topic, spec)
+      return spec
+    }
+
+    const logOf = (topic: string, partition: number): PartitionLog => {
+      const spec = specOf(topic)
+      if (!Number.isInteger(partition) || partition < 0 || partition >= spec.partitions) {
+        throw new PartitionNotFound({ topic, partition })
+      }
+      const key = `${topic}/${partition}`
+      let log = logs.get(key)
+      if (log === undefined) {
+        log = new PartitionLog(join(topicsDir, topic, String(partition)), {
+          segmentBytes,
+          retentionMs: spec.retentionMs,
+          retentionBytes: spec.retentionBytes,
+        })
+        logs.set(key, log)
+      }
+      return log
+    }
+
+    const partitionsOf = (topic: string) => Array.from({ length: specOf(topic).partitions }, (_, p) => p)
+
+    const createTopic = (spec: TopicSpec) =>
+      attempt(`create topic ${spec.name}`, () => {
+        if (!TOPIC_NAME.test(spec.name)) {
+          throw new RecordRejected({ message: `invalid topic name ${JSON.stringify(spec.name)}` })
+        }
+        if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+          throw new RecordRejected({ message: `a topic needs at least one partition, got ${spec.partitions}` })
+        }
+        const path = join(topicsDir, spec.name, "topic.json")
+        if (existsSync(path)) return
+        mkdirSync(join(topicsDir, spec.name), { recursive: true })
+        writeFileDurably(path, JSON.stringify(spec))
+      })
+
+    const listTopics = attempt("list topics", () =>
+      readdirSync(topicsDir)
+        .filter((t) => existsSync(join(topicsDir, t, "topic.json")))
+        .sort()
+        .map((name) => ({ name, partitions: specOf(name).partitions })),
+    )
+
+    const produce = (topic: string, records: ReadonlyArray<import("../Broker.ts").ProducerRecord>) =>
+      attempt(`produce to ${topic}`, () => {
+        const partitions = specOf(topic).partitions
+        const byPartition = new Map<number, Array<{ index: number; record: EncodedInput }>>()
+        records.forEach((r, index) => {
+          const value = typeof r.value === "string" ? encoder.encode(r.value) : r.value
+          if (value.length > maxRecordBytes) {
+            throw new RecordRejected({
+              message: `record ${index} is ${value.length} bytes; the embedded broker accepts at most ${maxRecordBytes}`,
+            })
+          }
+          let partition = r.partition
+          if (partition === undefined) {
+            if (r.key !== null) partition = partitionForKey(r.key, partitions)
+            else {
+              const next = (roundRobin.get(topic) ?? 0) + 1
+              roundRobin.set(topic, next)
+              partition = next % partitions
+            }
+          }
+          if (partition < 0 || partition >= partitions) throw new PartitionNotFound({ topic, partition })
+          const group = byPartition.get(partition) ?? []
+          group.push({
+            index,
+            record: { key: r.key === null ? null : encoder.encode(r.key), value, timestamp: r.timestamp ?? Date.now() },
+          })
+          byPartition.set(partition, group)
+        })
+        const positions = new Array<{ topic: string; partition: number; offset: number }>(records.length)
+        for (const [partition, group] of byPartition) {
+          const first = logOf(topic, partition).append(group.map((g) => g.record))
+          group.forEach((g, i) => {
+            positions[g.index] = { topic, partition, offset: first + i }
+          })
+        }
+        return positions
+      })
+
+    const endOffsets = (topic: string) =>
+      attempt(`end offsets of ${topic}`, () =>
+        partitionsOf(topic).map((partition) => ({ topic, partition, offset: logOf(topic, partition).endOffset })),
+      )
+
+    const startOffsets = (topic: string) =>
+      attempt(`start offsets of ${topic}`, () =>
+        partitionsOf(topic).map((partition) => ({ topic, partition, offset: logOf(topic, partition).startOffset })),
+      )
+
+    const committedOffsets = (groupId: string, topic: string) =>
+      attempt(`committed offsets of ${groupId}`, () =>
+        new GroupOffsets(groupsDir, groupId).committed(topic).map((c) => ({ topic, ...c })),
+      )
+
+    const listGroups = attempt("list groups", () => GroupOffsets.list(groupsDir))
+
+    const consumer = (opts: { groupId: string; topics: ReadonlyArray<string>; fromBeginning: boolean }) =>
+      Effect.gen(function* () {
+        const group = new GroupOffsets(groupsDir, opts.groupId)
+        const membership = yield* Effect.acquireRelease(
+          attempt(`join group ${opts.groupId}`, () => {
+            const lock = group.join()
+            if (lock === undefined) {
+              throw new GroupBusy({
+                groupId: opts.groupId,
+                message: `consumer group ${opts.groupId} already has a live member; the embedded broker allows one member per group (use Kafka/Redpanda to scale out)`,
+              })
+            }
+            return lock
+          }),
+          (lock) => Effect.sync(() => lock.release()),
+        )
+        void membership
+        const positions = new Map<string, { topic: string; partition: number; offset: number }>()
+        yield* attempt("position consumer", () => {
+          for (const topic of opts.topics) {
+            const committed = new Map(group.committed(topic).map((c) => [c.partition, c.offset]))
+            for (const partition of partitionsOf(topic)) {
+              const log = logOf(topic, partition)
+              const offset = committed.get(partition) ?? (opts.fromBeginning ? log.startOffset : log.endOffset)
+              positions.set(`${topic}/${partition}`, { topic, partition, offset })
+            }
+          }
+        })
+        let cursor = 0
+
+        const pollOnce = (maxRecords: number): Array<ConsumedRecord> => {
+          const out: Array<ConsumedRecord> = []
+          const all = [...positions.values()]
+          // Round-robin start so one busy partition cannot starve the others.
+          for (let i = 0; i < all.length && out.length < maxRecords; i++) {
+            const pos = all[(cursor + i) % all.length]!
+            const records = logOf(pos.topic, pos.partition).read(pos.offset, maxRecords - out.length)
+            for (const r of records) {
+              out.push({
+                topic: pos.topic,
+                partition: pos.partition,
+                offset: r.offset,
+                key: r.key === null ? null : new TextDecoder().decode(r.key),
+                value: r.value,
+                timestamp: r.timestamp,
+              })
+            }
+            if (records.length > 0) pos.offset = records.at(-1)!.offset + 1
+          }
+          cursor = (cursor + 1) % Math.max(all.length, 1)
+          return out
+        }
+
+        const poll = Effect.fn("EmbeddedConsumer.poll")(function* (o: { maxRecords: number; maxWaitMs: number }) {
+          const deadline = Date.now() + o.maxWaitMs
+          for (;;) {
+            const records = yield* attempt("poll", () => pollOnce(o.maxRecords))
+            if (records.length > 0 || Date.now() >= deadline) return records
+            yield* Effect.sleep(Math.min(10, Math.max(1, deadline - Date.now())))
+          }
+        })
+
+        const seek = (p: PartitionOffset) =>
+          attempt("seek", () => {
+            const pos = positions.get(`${p.topic}/${p.partition}`)
+            if (pos === undefined) throw new PartitionNotFound({ topic: p.topic, partition: p.partition })
+            pos.offset = p.offset
+          })
+
+        const commit = (offsets: ReadonlyArray<PartitionOffset>) =>
+          attempt(`commit offsets of ${opts.groupId}`, () => group.commit(offsets))
+
+        const assignment = Effect.succeed([...positions.values()].map(({ topic, partition }) => ({ topic, partition })))
+
+        return { assignment, poll, seek, commit } satisfies Consumer
+      })
+
+    return Broker.of({
+      createTopic,
+      listTopics,
+      produce,
+      endOffsets,
+      startOffsets,
+      committedOffsets,
+      listGroups,
+      consumer,
+    })
+  })
+
+/** The embedded broker in `dir` (tests, tools). */
+export const layerEmbeddedAt = (dir: string, options: EmbeddedOptions = {}): Layer.Layer<Broker, BrokerError> =>
+  Layer.effect(Broker, makeEmbeddedBroker(dir, options))
