@@ -3,13 +3,21 @@ import { Schema } from "effect"
 /** A topic that does not exist was named. */
 export class TopicNotFound extends Schema.TaggedError<TopicNotFound>()("TopicNotFound", {
   topic: Schema.String,
-}) {}
+}) {
+  override get message() {
+    return `topic ${this.topic} does not exist`
+  }
+}
 
 /** A partition outside the topic's range was named. */
 export class PartitionNotFound extends Schema.TaggedError<PartitionNotFound>()("PartitionNotFound", {
   topic: Schema.String,
   partition: Schema.Number,
-}) {}
+}) {
+  override get message() {
+    return `topic ${this.topic} has no partition ${this.partition}`
+  }
+}
 
 /** The log could not be read or written (disk full, permissions, corrupt beyond recovery). */
 export class BrokerStorageError extends Schema.TaggedError<BrokerStorageError>()("BrokerStorageError", {
@@ -29,7 +37,7 @@ export class GroupBusy extends Schema.TaggedError<GroupBusy>()("GroupBusy", {
   message: Schema.String,
 }) {}
 
-/** A record over the broker's size limit, or otherwise refused. */
+/** A record over the broker's size limit, or a request the broker refuses. */
 export class RecordRejected extends Schema.TaggedError<RecordRejected>()("RecordRejected", {
   message: Schema.String,
 }) {}

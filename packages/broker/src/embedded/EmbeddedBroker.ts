@@ -183,7 +183,7 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
             }
             return lock
           }),
-          (lock) => Effect.sync(() => lock.release()),
+          (lock) => Effect.sync(() => group.leave(lock)),
         )
         void membership
         const positions = new Map<string, { topic: string; partition: number; offset: number }>()

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { writeFileDurably } from "./durableFile.ts"
 import { FileLock } from "./flock.ts"
@@ -47,6 +47,12 @@ export class GroupOffsets {
       all[o.topic]![String(o.partition)] = o.offset
     }
     writeFileDurably(join(this.dir, "offsets.json"), JSON.stringify(all))
+  }
+
+  /** Releases the membership; a group that never committed (a throw-away console group) leaves no trace. */
+  leave(lock: FileLock): void {
+    lock.release()
+    if (!existsSync(join(this.dir, "offsets.json"))) rmSync(this.dir, { recursive: true, force: true })
   }
 
   /** The membership lock, or `undefined` when another live member holds the group. */

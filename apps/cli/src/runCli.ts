@@ -1,0 +1,21 @@
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Broker } from "@shop/broker"
+import { Console, Effect } from "effect"
+import { Command } from "effect/cli"
+
+/**
+ * Runs a CLI command against the configured broker (Kafka when KAFKA_BROKERS is set, else the embedded log
+ * under $DATA_DIR). A failure prints one clear line and exits 1 instead of a stack trace.
+ */
+export const runCli = <Name extends string, Input, E, R>(command: Command.Command<Name, Input, {}, E, R>): void => {
+  const program = Command.run(command, { version: "0.1.0" }).pipe(
+    Effect.provide(Broker.layer),
+    Effect.catch((error) =>
+      Console.error(`error: ${error instanceof Error ? error.message : String(error)}`).pipe(
+        Effect.andThen(Effect.sync(() => process.exit(1))),
+      ),
+    ),
+    Effect.provide(NodeServices.layer),
+  ) as Effect.Effect<void>
+  NodeRuntime.runMain(program, { disableErrorReporting: true })
+}

@@ -1,0 +1,76 @@
+import { Broker } from "@shop/broker"
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import { runCli } from "./runCli.ts"
+
+interface PartitionRow {
+  readonly topic: string
+  readonly partition: number
+  readonly start: number
+  readonly end: number
+}
+interface LagRow {
+  readonly group: string
+  readonly topic: string
+  readonly partition: number
+  readonly committed: number
+  readonly end: number
+  readonly lag: number
+}
+
+const describe = Effect.gen(function* () {
+  const broker = yield* Broker
+  const topics = yield* broker.listTopics
+  const groups = yield* broker.listGroups
+  const partitions: Array<PartitionRow> = []
+  const lags: Array<LagRow> = []
+  for (const topic of topics) {
+    const ends = yield* broker.endOffsets(topic.name)
+    const starts = yield* broker.startOffsets(topic.name)
+    for (const e of ends) {
+      const start = starts.find((s) => s.partition === e.partition)?.offset ?? 0
+      partitions.push({ topic: topic.name, partition: e.partition, start, end: e.offset })
+    }
+    for (const group of groups) {
+      const committed = yield* broker.committedOffsets(group, topic.name)
+      for (const c of committed) {
+        const end = ends.find((e) => e.partition === c.partition)?.offset ?? c.offset
+        lags.push({ group, topic: topic.name, partition: c.partition, committed: c.offset, end, lag: end - c.offset })
+      }
+    }
+  }
+  return { topics, partitions, lags }
+})
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>): string => {
+  const cells = [header, ...rows.map((r) => r.map(String))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)))
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n")
+}
+
+const command = Command.make(
+  "topics",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of tables"), Flag.withDefault(false)) },
+  Effect.fn(function* ({ json }) {
+    const { topics, partitions, lags } = yield* describe
+    if (json) return yield* Console.log(JSON.stringify({ topics, partitions, lags }, null, 2))
+    if (topics.length === 0) return yield* Console.log("no topics yet (run `bun run generate` or `bun run dev`)")
+    yield* Console.log(
+      table(
+        ["TOPIC", "PARTITION", "START", "END", "RECORDS"],
+        partitions.map((p) => [p.topic, p.partition, p.start, p.end, p.end - p.start]),
+      ),
+    )
+    if (lags.length > 0) {
+      yield* Console.log("")
+      yield* Console.log(
+        table(
+          ["GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"],
+          lags.map((l) => [l.group, l.topic, l.partition, l.committed, l.end, l.lag]),
+        ),
+      )
+    }
+  }),
+).pipe(Command.withDescription("Topics, partitions, end offsets and consumer-group lag"))
+
+runCli(command)
