@@ -7,7 +7,9 @@ import { Command } from "effect/cli"
  * Runs a CLI command against the configured broker (Kafka when KAFKA_BROKERS is set, else the embedded log
  * under $DATA_DIR). A failure prints one clear line and exits 1 instead of a stack trace.
  */
-export const runCli = <Name extends string, Input, E, R>(command: Command.Command<Name, Input, {}, E, R>): void => {
+export const runCli = <Name extends string, Input, E, R>(
+  command: Command.Command<Name, Input, Record<string, never>, E, R>,
+): void => {
   const program = Command.run(command, { version: "0.1.0" }).pipe(
     Effect.provide(Broker.layer),
     Effect.catch((error) =>
