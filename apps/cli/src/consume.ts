@@ -1,7 +1,7 @@
 import { Broker, type ConsumedRecord } from "@shop/broker"
+import { runCli } from "@shop/runtime"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { runCli } from "./runCli.ts"
 
 const decoder = new TextDecoder()
 

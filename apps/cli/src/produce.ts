@@ -1,11 +1,11 @@
 import { Broker, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
+import { runCli } from "@shop/runtime"
 import { Console, Effect, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { byteLines } from "./lineReader.ts"
 import { ProgressLine } from "./progress.ts"
 import { type RecordTime, recordOfLine } from "./recordOfLine.ts"
-import { runCli } from "./runCli.ts"
 
 const BATCH = 5_000
 

@@ -1,7 +1,7 @@
 import { Broker } from "@shop/broker"
+import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { runCli } from "./runCli.ts"
 
 interface PartitionRow {
   readonly topic: string

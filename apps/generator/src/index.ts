@@ -1,0 +1,6 @@
+export { DEFAULT_CATALOG, loadCatalog, type Sku } from "./catalog.ts"
+export { type EventStreamOptions, type GeneratedRecord, makeEventStream } from "./EventStream.ts"
+export { FAULTS, type Fault } from "./faults.ts"
+export { type Expected, emptyStats, type GeneratorStats, sumDlq, sumValid } from "./GeneratorStats.ts"
+export { type GeneratorOptions, runGenerator } from "./runGenerator.ts"
+export { brokerSink, fileSink, type Sink } from "./sinks.ts"

@@ -1,0 +1,107 @@
+import type { BrokerError } from "@shop/broker"
+import { Effect } from "effect"
+import { type EventStreamOptions, type GeneratedRecord, makeEventStream } from "./EventStream.ts"
+import { emptyStats, type GeneratorStats, sumDlq } from "./GeneratorStats.ts"
+import type { Sink } from "./sinks.ts"
+
+export interface GeneratorOptions {
+  readonly seed: number
+  /** Live: events per second, paced. Backfill: average rate over the simulated days. */
+  readonly eps: number
+  readonly badRate: number
+  readonly dupRate: number
+  readonly lateRate: number
+  /** Stop after this many records. */
+  readonly maxEvents?: number | undefined
+  /** Live: stop after this long (ms). */
+  readonly durationMs?: number | undefined
+  /** Backfill: generate this many days of history ending at `end`, as fast as possible. */
+  readonly backfillDays?: number | undefined
+  /** End of the backfill window (epoch ms; default now). */
+  readonly end?: number | undefined
+  readonly catalog?: EventStreamOptions["catalog"]
+  /** Progress lines every ~2 s (stderr). */
+  readonly onProgress?: (line: string) => void
+}
+
+const TICK_MS = 50
+const BACKFILL_BATCH = 5_000
+
+const progressLine = (stats: GeneratorStats, startedAt: number, label: string) => {
+  const seconds = (performance.now() - startedAt) / 1000
+  return `${label}: ${stats.records.toLocaleString("en-US")} events, ${Math.round(stats.records / Math.max(seconds, 0.001)).toLocaleString("en-US")}/s, bad ${sumDlq(stats)}, dup ${stats.duplicates}, late ${stats.late}, ${seconds.toFixed(0)} s`
+}
+
+/**
+ * Runs the simulated shop into a sink. Live mode paces by count (each 50 ms tick sends what is due at
+ * `eps`) and stamps records with the wall clock; backfill writes `backfillDays` of history ending at `end`
+ * as fast as the sink takes it, with record timestamps at event time. Interrupting it (Ctrl-C) ends after
+ * the batch in flight; the stats say what was sent.
+ */
+export const runGenerator = (
+  options: GeneratorOptions,
+  sink: Sink,
+  stats: GeneratorStats = emptyStats(),
+): Effect.Effect<GeneratorStats, BrokerError> =>
+  Effect.gen(function* () {
+    const startedAt = performance.now()
+    const max = options.maxEvents ?? Number.POSITIVE_INFINITY
+    const progress = options.onProgress
+    let lastProgress = startedAt
+    const report = (label: string) => {
+      if (progress !== undefined && performance.now() - lastProgress >= 2_000) {
+        lastProgress = performance.now()
+        progress(progressLine(stats, startedAt, label))
+      }
+    }
+    const common = {
+      seed: options.seed,
+      eps: options.eps,
+      badRate: options.badRate,
+      dupRate: options.dupRate,
+      lateRate: options.lateRate,
+      ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
+    }
+
+    if (options.backfillDays !== undefined) {
+      const end = options.end ?? Date.now()
+      const start = end - options.backfillDays * 86_400_000
+      const stream = makeEventStream({ ...common, start, end, seasonality: true }, stats)
+      let done = false
+      while (!done) {
+        const batch = []
+        while (batch.length < BACKFILL_BATCH && stats.records < max) {
+          const next = stream.next()
+          if (next.done) break
+          batch.push(next.value)
+        }
+        done = batch.length < BACKFILL_BATCH
+        yield* sink.write(batch)
+        report("backfill")
+      }
+      return stats
+    }
+
+    // Live: virtual time is moved onto the wall clock as each record is taken. The warm-up (up to 10 virtual
+    // minutes, at most ~300k events' worth so high rates start quickly) fills the shop with sessions in progress.
+    const warmUpMs = Math.min(600_000, (300_000 / options.eps) * 1000)
+    const virtualStart = Date.now()
+    const stream = makeEventStream(
+      { ...common, start: virtualStart, warmUpUntil: virtualStart + warmUpMs, seasonality: false },
+      stats,
+      (virtual) => Date.now() - virtual,
+    )
+    const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : startedAt + options.durationMs
+    let sent = 0
+    while (stats.records < max && performance.now() < deadline) {
+      const elapsed = (performance.now() - startedAt) / 1000
+      const due = Math.min(Math.floor(elapsed * options.eps) - sent, max - stats.records)
+      const batch = []
+      for (let i = 0; i < due; i++) batch.push(stream.next().value as GeneratedRecord)
+      sent += batch.length
+      yield* sink.write(batch)
+      report("generate")
+      yield* Effect.sleep(TICK_MS)
+    }
+    return stats
+  }).pipe(Effect.withSpan("runGenerator"))

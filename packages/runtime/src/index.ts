@@ -1,0 +1,2 @@
+export * from "./runCli.ts"
+export * from "./UsageError.ts"
