@@ -69,14 +69,19 @@ export const runGenerator = (
       const stream = makeEventStream({ ...common, start, end, seasonality: true }, stats)
       let done = false
       while (!done) {
-        const batch = []
-        while (batch.length < BACKFILL_BATCH && stats.records < max) {
-          const next = stream.next()
-          if (next.done) break
-          batch.push(next.value)
-        }
-        done = batch.length < BACKFILL_BATCH
-        yield* sink.write(batch)
+        // Taking a batch (which counts it) and writing it is one step that Ctrl-C cannot split.
+        yield* Effect.uninterruptible(
+          Effect.suspend(() => {
+            const batch: Array<GeneratedRecord> = []
+            while (batch.length < BACKFILL_BATCH && stats.records < max) {
+              const next = stream.next()
+              if (next.done) break
+              batch.push(next.value)
+            }
+            done = batch.length < BACKFILL_BATCH
+            return sink.write(batch)
+          }),
+        )
         report("backfill")
       }
       return stats
@@ -96,10 +101,14 @@ export const runGenerator = (
     while (stats.records < max && performance.now() < deadline) {
       const elapsed = (performance.now() - startedAt) / 1000
       const due = Math.min(Math.floor(elapsed * options.eps) - sent, max - stats.records)
-      const batch = []
-      for (let i = 0; i < due; i++) batch.push(stream.next().value as GeneratedRecord)
-      sent += batch.length
-      yield* sink.write(batch)
+      yield* Effect.uninterruptible(
+        Effect.suspend(() => {
+          const batch: Array<GeneratedRecord> = []
+          for (let i = 0; i < due; i++) batch.push(stream.next().value as GeneratedRecord)
+          sent += batch.length
+          return sink.write(batch)
+        }),
+      )
       report("generate")
       yield* Effect.sleep(TICK_MS)
     }

@@ -1,0 +1,45 @@
+import { afterAll, expect, test } from "bun:test"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Broker, layerEmbeddedAt } from "@shop/broker"
+import { Effect } from "effect"
+
+const dataDir = mkdtempSync(join(tmpdir(), "dev-test-"))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+const main = join(import.meta.dir, "..", "src", "main.ts")
+
+/** Runs `bun run dev` for a while, stops it with Ctrl-C (SIGINT), returns how many records it says it sent. */
+const runDevFor = async (ms: number): Promise<number> => {
+  const proc = Bun.spawn(["bun", main, "--eps", "300"], {
+    env: { ...process.env, DATA_DIR: dataDir },
+    stdout: "pipe",
+    stderr: "pipe",
+  })
+  await Bun.sleep(ms)
+  proc.kill("SIGINT")
+  await proc.exited
+  const stderr = await new Response(proc.stderr).text()
+  expect(stderr).toContain("events/s into events.raw")
+  const sent = /generator sent (\d+) records/.exec(stderr)
+  if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
+  return Number(sent[1])
+}
+
+const recordsInBroker = () =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const ends = yield* (yield* Broker).endOffsets("events.raw")
+      return ends.reduce((sum, e) => sum + e.offset, 0)
+    }).pipe(Effect.provide(layerEmbeddedAt(join(dataDir, "broker")))),
+  )
+
+test("bun run dev: Ctrl-C loses nothing, and a restart continues the offsets", async () => {
+  const first = await runDevFor(2_500)
+  expect(first).toBeGreaterThan(200)
+  expect(await recordsInBroker()).toBe(first)
+  const second = await runDevFor(2_000)
+  expect(second).toBeGreaterThan(200)
+  expect(await recordsInBroker()).toBe(first + second)
+}, 60_000)
