@@ -1,0 +1,234 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs"
+import { join, resolve } from "node:path"
+import { Config, Context, Effect, Layer } from "effect"
+import { CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { LakeIOError, LakeOffsetConflict } from "./LakeError.ts"
+import { encodeParquet } from "./parquetFile.ts"
+import type { Row } from "./silverRows.ts"
+import type { TableSchema } from "./TableSchema.ts"
+
+export interface TableBatch {
+  readonly schema: TableSchema
+  /** Rows by hive partition value (the UTC `event_date`). */
+  readonly partitions: ReadonlyMap<string, ReadonlyArray<Row>>
+}
+
+/** One micro-batch of one source partition: offsets `fromOffset..toOffset` (inclusive) and what they became. */
+export interface LakeBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly fromOffset: number
+  readonly toOffset: number
+  readonly maxRecordTs: number
+  readonly tables: ReadonlyArray<TableBatch>
+}
+
+export interface RecoveryReport {
+  readonly orphansRemoved: number
+  readonly tempFilesRemoved: number
+}
+
+const pad = (n: number) => String(n).padStart(20, "0")
+
+/** `<topic>-<partition>-<from>-<to>.parquet`: replaying a batch writes the same names. */
+export const batchFileName = (topic: string, partition: number, from: number, to: number) =>
+  `${topic}-${partition}-${pad(from)}-${pad(to)}.parquet`
+
+const fsyncPath = (path: string) => {
+  const fd = openSync(path, "r")
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError> =>
+  Effect.try({
+    try: f,
+    catch: (cause) =>
+      new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
+  })
+
+export const makeLake = (dir: string) =>
+  Effect.sync(() => {
+    const root = resolve(dir)
+    const logs = new Map<string, CommitLog>()
+    const logOf = (topic: string, partition: number) => {
+      const key = `${topic}/${partition}`
+      let log = logs.get(key)
+      if (log === undefined) {
+        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`))
+        logs.set(key, log)
+      }
+      return log
+    }
+
+    /** Every `<table>/event_date=*` directory under bronze/ and silver/. */
+    const partitionDirs = (): Array<string> => {
+      const out: Array<string> = []
+      for (const layer of ["bronze", "silver"]) {
+        const layerDir = join(root, layer)
+        if (!existsSync(layerDir)) continue
+        for (const table of readdirSync(layerDir)) {
+          const tableDir = join(layerDir, table)
+          for (const d of readdirSync(tableDir)) if (d.startsWith("event_date=")) out.push(join(tableDir, d))
+        }
+      }
+      return out
+    }
+
+    const commitBatch = Effect.fn("Lake.commitBatch")(function* (batch: LakeBatch) {
+      const log = yield* io("open commit log", () => logOf(batch.topic, batch.partition))
+      if (batch.fromOffset < log.nextOffset) {
+        return yield* new LakeOffsetConflict({
+          message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
+        })
+      }
+      return yield* io("commit batch", () => {
+        const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
+        const files: Array<CommittedFile> = []
+        const dirs = new Set<string>()
+        for (const table of batch.tables) {
+          for (const [date, rows] of table.partitions) {
+            if (rows.length === 0) continue
+            const relDir = join(table.schema.name, `event_date=${date}`)
+            const absDir = join(root, relDir)
+            mkdirSync(absDir, { recursive: true })
+            const bytes = encodeParquet(table.schema, rows)
+            // Written under a name no `*.parquet` glob matches, made durable, then renamed into place.
+            const temp = join(absDir, `${name}.tmp`)
+            const fd = openSync(temp, "w")
+            try {
+              writeSync(fd, bytes)
+              fsyncSync(fd)
+            } finally {
+              closeSync(fd)
+            }
+            renameSync(temp, join(absDir, name))
+            dirs.add(absDir)
+            files.push({
+              table: table.schema.name,
+              date,
+              path: join(relDir, name),
+              rows: rows.length,
+              bytes: bytes.length,
+            })
+          }
+        }
+        for (const d of dirs) fsyncPath(d)
+        log.append({
+          from: batch.fromOffset,
+          to: batch.toOffset,
+          files,
+          maxRecordTs: batch.maxRecordTs,
+          committedAt: new Date().toISOString(),
+        })
+        return { files }
+      })
+    })
+
+    const committedOffsets = (topic: string) =>
+      io("read commit logs", () => {
+        const dir = join(root, "_lake", "commits", topic)
+        if (!existsSync(dir)) return []
+        return readdirSync(dir)
+          .filter((f) => f.endsWith(".log"))
+          .map((f) => Number(f.slice(0, -4)))
+          .sort((a, b) => a - b)
+          .map((partition) => {
+            const log = logOf(topic, partition)
+            return { topic, partition, offset: log.nextOffset, maxRecordTs: log.all.at(-1)?.maxRecordTs ?? null }
+          })
+      })
+
+    /**
+     * Makes the directories agree with the commit logs of the given source partitions: a file named for one
+     * of them but listed in no committed batch (a crash between rename and commit) is removed, as are temp
+     * files. Only the owner of those partitions may call it (another processor's files are not touched).
+     */
+    const recover = (topic: string, partitions: ReadonlyArray<number>) =>
+      io("recover lake", (): RecoveryReport => {
+        const committed = new Set<string>()
+        for (const p of partitions) {
+          for (const entry of logOf(topic, p).all) for (const f of entry.files) committed.add(join(root, f.path))
+        }
+        const prefixes = partitions.map((p) => `${topic}-${p}-`)
+        let orphansRemoved = 0
+        let tempFilesRemoved = 0
+        for (const d of partitionDirs()) {
+          for (const f of readdirSync(d)) {
+            if (!prefixes.some((p) => f.startsWith(p))) continue
+            const path = join(d, f)
+            if (f.endsWith(".tmp")) {
+              rmSync(path, { force: true })
+              tempFilesRemoved++
+            } else if (f.endsWith(".parquet") && !committed.has(path)) {
+              rmSync(path, { force: true })
+              orphansRemoved++
+            }
+          }
+        }
+        return { orphansRemoved, tempFilesRemoved }
+      })
+
+    /** Committed files of a table (relative to the lake root), from every source partition's log. */
+    const listFiles = (table: string) =>
+      io("list files", () => {
+        const out: Array<CommittedFile> = []
+        const commitsDir = join(root, "_lake", "commits")
+        if (!existsSync(commitsDir)) return out
+        for (const topic of readdirSync(commitsDir)) {
+          for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {
+            for (const entry of logOf(topic, Number(f.slice(0, -4))).all) {
+              for (const file of entry.files) if (file.table === table) out.push(file)
+            }
+          }
+        }
+        return out
+      })
+
+    return Lake.of({ root, commitBatch, committedOffsets, recover, listFiles })
+  })
+
+/**
+ * The Parquet lake under `$DATA_DIR` (bronze/, silver/, and `_lake/commits/`, its source of truth).
+ * See packages/lake/README.md for the commit protocol.
+ */
+export class Lake extends Context.Service<
+  Lake,
+  {
+    readonly root: string
+    readonly commitBatch: (
+      batch: LakeBatch,
+    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeIOError | LakeOffsetConflict>
+    readonly committedOffsets: (
+      topic: string,
+    ) => Effect.Effect<
+      ReadonlyArray<{ topic: string; partition: number; offset: number; maxRecordTs: number | null }>,
+      LakeIOError
+    >
+    readonly recover: (topic: string, partitions: ReadonlyArray<number>) => Effect.Effect<RecoveryReport, LakeIOError>
+    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<CommittedFile>, LakeIOError>
+  }
+>()("@shop/lake/Lake") {
+  static readonly layer: Layer.Layer<Lake, Config.ConfigError> = Layer.effect(
+    Lake,
+    Effect.gen(function* () {
+      const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault("./data"))
+      return yield* makeLake(dataDir)
+    }),
+  )
+
+  static readonly layerAt = (dir: string): Layer.Layer<Lake> => Layer.effect(Lake, makeLake(dir))
+}

@@ -1,0 +1,7 @@
+export * from "./CommitLog.ts"
+export * from "./Lake.ts"
+export * from "./LakeError.ts"
+export * from "./parquetFile.ts"
+export * from "./silverRows.ts"
+export * from "./TableSchema.ts"
+export * from "./tables.ts"

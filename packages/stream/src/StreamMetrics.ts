@@ -1,0 +1,82 @@
+import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+
+/** The processor's own numbers: logged periodically and written to `$DATA_DIR/_metrics/stream.json`. */
+export interface StreamMetricsSnapshot {
+  readonly startedAt: string
+  readonly updatedAt: string
+  readonly recordsIn: number
+  readonly silverRows: Record<string, number>
+  readonly duplicates: number
+  readonly dlq: Record<string, number>
+  readonly batches: number
+  readonly batchMs: { readonly last: number; readonly p50: number; readonly p95: number; readonly max: number }
+  /** Per partition: next offset committed to the lake, broker end offset, and their difference. */
+  readonly partitions: ReadonlyArray<{ partition: number; committed: number; end: number; lag: number }>
+  readonly newestEventTs: string | null
+  readonly dedupIds: number
+}
+
+export class StreamMetrics {
+  private readonly startedAt = new Date().toISOString()
+  recordsIn = 0
+  readonly silverRows: Record<string, number> = {}
+  duplicates = 0
+  readonly dlq: Record<string, number> = {}
+  batches = 0
+  private readonly batchDurations: Array<number> = []
+  partitions: Array<{ partition: number; committed: number; end: number; lag: number }> = []
+  newestEventTs: number | null = null
+  dedupIds = 0
+
+  addBatch(counts: {
+    records: number
+    silver: Record<string, number>
+    duplicates: number
+    dlq: Record<string, number>
+  }) {
+    this.recordsIn += counts.records
+    this.duplicates += counts.duplicates
+    for (const [k, v] of Object.entries(counts.silver)) this.silverRows[k] = (this.silverRows[k] ?? 0) + v
+    for (const [k, v] of Object.entries(counts.dlq)) this.dlq[k] = (this.dlq[k] ?? 0) + v
+  }
+
+  batchDone(ms: number) {
+    this.batches++
+    this.batchDurations.push(ms)
+    if (this.batchDurations.length > 500) this.batchDurations.shift()
+  }
+
+  snapshot(): StreamMetricsSnapshot {
+    const sorted = [...this.batchDurations].sort((a, b) => a - b)
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+    return {
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      recordsIn: this.recordsIn,
+      silverRows: { ...this.silverRows },
+      duplicates: this.duplicates,
+      dlq: { ...this.dlq },
+      batches: this.batches,
+      batchMs: { last: this.batchDurations.at(-1) ?? 0, p50: at(0.5), p95: at(0.95), max: sorted.at(-1) ?? 0 },
+      partitions: this.partitions,
+      newestEventTs: this.newestEventTs === null ? null : new Date(this.newestEventTs).toISOString(),
+      dedupIds: this.dedupIds,
+    }
+  }
+
+  /** Replaces the metrics file atomically, so a reader never sees half of it. */
+  writeTo(path: string): void {
+    mkdirSync(dirname(path), { recursive: true })
+    const temp = `${path}.tmp-${process.pid}`
+    writeFileSync(temp, JSON.stringify(this.snapshot(), null, 2))
+    renameSync(temp, path)
+  }
+
+  summary(): string {
+    const silver = Object.values(this.silverRows).reduce((a, b) => a + b, 0)
+    const dlq = Object.values(this.dlq).reduce((a, b) => a + b, 0)
+    const lag = this.partitions.reduce((a, p) => a + p.lag, 0)
+    return `in ${this.recordsIn}, silver ${silver}, duplicates ${this.duplicates}, dlq ${dlq}, batches ${this.batches}, lag ${lag}`
+  }
+}

@@ -1,0 +1,174 @@
+import { join } from "node:path"
+import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
+import { TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
+import { Lake, type LakeError } from "@shop/lake"
+import { Effect } from "effect"
+import { Deduplicator } from "./Deduplicator.ts"
+import { routeBatch } from "./routeBatch.ts"
+import { StreamMetrics } from "./StreamMetrics.ts"
+import { seedDeduplicator } from "./seedDeduplicator.ts"
+
+export interface StreamOptions {
+  /** Process what `events.raw` holds now, then return; otherwise run until interrupted. */
+  readonly availableNow: boolean
+  readonly groupId?: string
+  /** Micro-batch bounds: whichever comes first. */
+  readonly maxBatchRecords?: number
+  readonly maxBatchMs?: number
+  readonly validate?: ValidateOptions
+  /** Where the metrics JSON goes (default `<lake root>/_metrics/stream.json`). */
+  readonly metricsPath?: string
+  readonly log?: (line: string) => void
+  /** Called after each committed batch (tests, the dev supervisor). */
+  readonly onBatch?: (metrics: StreamMetrics) => void
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * events.raw -> Bronze, Silver and events.dlq, exactly once into the lake. Per source partition and
+ * micro-batch: route every record, send rejects to events.dlq, commit the files to the lake (the commit log
+ * append is the commit point), then commit the broker offsets. On start it resumes from the lake's commit
+ * log, not the broker's group offsets, after removing what a crash left uncommitted.
+ */
+export const runStreamProcessor = (options: StreamOptions) =>
+  Effect.gen(function* () {
+    const broker = yield* Broker
+    const lake = yield* Lake
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    const groupId = options.groupId ?? "stream-processor"
+    const maxBatchRecords = options.maxBatchRecords ?? 50_000
+    const maxBatchMs = options.maxBatchMs ?? 500
+    const metricsPath = options.metricsPath ?? join(lake.root, "_metrics", "stream.json")
+    const metrics = new StreamMetrics()
+    const dedup = new Deduplicator(options.validate?.maxLatenessMs)
+
+    yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
+    yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
+    const consumer = yield* broker.consumer({ groupId, topics: [TOPIC_RAW], fromBeginning: true })
+
+    // Resume from the lake. The embedded broker assigns every partition at once; on Kafka the first poll
+    // may come before the group settles, so partitions are also taken on when first seen.
+    const owned = new Set<number>()
+    const positions = new Map<number, number>()
+    const takeOn = Effect.fn("StreamProcessor.takeOn")(function* (partitions: ReadonlyArray<number>) {
+      const fresh = partitions.filter((p) => !owned.has(p))
+      if (fresh.length === 0) return
+      const report = yield* lake.recover(TOPIC_RAW, fresh)
+      const committed = yield* lake.committedOffsets(TOPIC_RAW)
+      const starts = yield* broker.startOffsets(TOPIC_RAW)
+      let newest = 0
+      for (const p of fresh) {
+        const c = committed.find((o) => o.partition === p)
+        const offset = c?.offset ?? starts.find((s) => s.partition === p)?.offset ?? 0
+        newest = Math.max(newest, c?.maxRecordTs ?? 0)
+        yield* consumer.seek({ topic: TOPIC_RAW, partition: p, offset })
+        positions.set(p, offset)
+        owned.add(p)
+      }
+      const ids = newest > 0 ? yield* seedDeduplicator(lake, dedup, TOPIC_RAW, fresh, newest) : 0
+      log(
+        `[stream] partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
+          ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files; ${ids} event_ids remembered)`,
+      )
+    })
+    yield* takeOn((yield* consumer.assignment).map((a) => a.partition))
+
+    const targets = options.availableNow
+      ? new Map((yield* broker.endOffsets(TOPIC_RAW)).map((e) => [e.partition, e.offset] as const))
+      : undefined
+    const done = () => targets !== undefined && [...targets].every(([p, end]) => (positions.get(p) ?? 0) >= end)
+
+    const commitPartition = Effect.fn("StreamProcessor.commitPartition")(function* (
+      partition: number,
+      records: ReadonlyArray<ConsumedRecord>,
+    ) {
+      const now = Date.now()
+      const routed = routeBatch(records, dedup, options.validate ?? {}, now)
+      if (routed.dlq.length > 0) {
+        // At least once on the topic (a crash before the lake commit repeats it); exactly once in bronze/dlq.
+        yield* broker.produce(
+          TOPIC_DLQ,
+          routed.dlq.map((d) => ({
+            key: `${d.source.topic}:${d.source.partition}:${d.source.offset}`,
+            value: encoder.encode(JSON.stringify(d)),
+          })),
+        )
+      }
+      const first = records[0]!.offset
+      const last = records.at(-1)!.offset
+      yield* lake.commitBatch({
+        topic: TOPIC_RAW,
+        partition,
+        fromOffset: first,
+        toOffset: last,
+        maxRecordTs: records.reduce((m, r) => Math.max(m, r.timestamp), 0),
+        tables: routed.tables,
+      })
+      for (const [id, date] of routed.newIds) dedup.add(id, date)
+      dedup.advance(records.at(-1)!.timestamp)
+      positions.set(partition, last + 1)
+      yield* consumer.commit([{ topic: TOPIC_RAW, partition, offset: last + 1 }])
+      metrics.addBatch(routed.counts)
+      if (routed.newestEventTs !== null && (metrics.newestEventTs ?? 0) < routed.newestEventTs) {
+        metrics.newestEventTs = routed.newestEventTs
+      }
+    })
+
+    let lastLag = 0
+    let lastLog = Date.now()
+    const refreshLag = Effect.fn("StreamProcessor.refreshLag")(function* (force: boolean) {
+      if (!force && Date.now() - lastLag < 1_000) return
+      lastLag = Date.now()
+      const ends = yield* broker.endOffsets(TOPIC_RAW)
+      metrics.partitions = ends
+        .filter((e) => owned.has(e.partition))
+        .map((e) => {
+          const committed = positions.get(e.partition) ?? 0
+          return { partition: e.partition, committed, end: e.offset, lag: Math.max(0, e.offset - committed) }
+        })
+    })
+
+    while (!done()) {
+      const started = Date.now()
+      const batch: Array<ConsumedRecord> = []
+      // Poll until the batch is full or its time is up; an empty poll means nothing more came in time.
+      while (batch.length < maxBatchRecords) {
+        const remaining = Math.max(0, maxBatchMs - (Date.now() - started))
+        const got = yield* consumer.poll({ maxRecords: maxBatchRecords - batch.length, maxWaitMs: remaining })
+        batch.push(...got)
+        if (got.length === 0 || remaining === 0) break
+      }
+      if (batch.length === 0) {
+        yield* refreshLag(false)
+        if (done()) break
+        continue
+      }
+      const t0 = performance.now()
+      const byPartition = new Map<number, Array<ConsumedRecord>>()
+      for (const r of batch) {
+        const list = byPartition.get(r.partition)
+        if (list === undefined) byPartition.set(r.partition, [r])
+        else list.push(r)
+      }
+      yield* takeOn([...byPartition.keys()])
+      for (const [partition, records] of byPartition) {
+        // A record below the lake's position was committed already (e.g. redelivered after a rebalance).
+        const fresh = records.filter((r) => r.offset >= (positions.get(partition) ?? 0))
+        if (fresh.length > 0) yield* commitPartition(partition, fresh)
+      }
+      metrics.batchDone(performance.now() - t0)
+      metrics.dedupIds = dedup.size
+      yield* refreshLag(false)
+      metrics.writeTo(metricsPath)
+      options.onBatch?.(metrics)
+      if (Date.now() - lastLog >= 10_000) {
+        lastLog = Date.now()
+        log(`[stream] ${metrics.summary()}`)
+      }
+    }
+    yield* refreshLag(true)
+    metrics.writeTo(metricsPath)
+    log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
+    return metrics.snapshot()
+  }).pipe(Effect.scoped) as Effect.Effect<ReturnType<StreamMetrics["snapshot"]>, BrokerError | LakeError, Broker | Lake>

@@ -1,0 +1,149 @@
+import type { ConsumedRecord } from "@shop/broker"
+import { type DlqRecord, makeDlqRecord, utcDate, type ValidateOptions, validate } from "@shop/contract"
+import {
+  BronzeDlq,
+  BronzeEvents,
+  type Row,
+  SILVER_BY_EVENT_TYPE,
+  SilverOrderItem,
+  SilverReturnItem,
+  silverRowsOf,
+  type TableBatch,
+  type TableSchema,
+} from "@shop/lake"
+import type { Deduplicator } from "./Deduplicator.ts"
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+const lenientUtf8 = new TextDecoder("utf-8")
+
+/** Rows of one table, grouped by event_date. */
+class TableRows {
+  readonly partitions = new Map<string, Array<Row>>()
+  constructor(readonly schema: TableSchema) {}
+  add(date: string, row: Row): void {
+    const rows = this.partitions.get(date)
+    if (rows === undefined) this.partitions.set(date, [row])
+    else rows.push(row)
+  }
+}
+
+export interface RoutedBatch {
+  readonly tables: ReadonlyArray<TableBatch>
+  /** For events.dlq, in record order. */
+  readonly dlq: ReadonlyArray<DlqRecord>
+  /** Silver's new event_ids, to remember once the batch is committed. */
+  readonly newIds: ReadonlyArray<readonly [string, string]>
+  readonly counts: {
+    readonly records: number
+    readonly silver: Record<string, number>
+    readonly duplicates: number
+    readonly dlq: Record<string, number>
+  }
+  /** Newest event_ts accepted into Silver (for freshness). */
+  readonly newestEventTs: number | null
+}
+
+/**
+ * Decides where every record of one partition's micro-batch goes: all of them to Bronze; valid first copies to
+ * their Silver table (and order/return lines to the item tables); rejected ones to the DLQ with a reason;
+ * copies of an event Silver already holds to the duplicate count. Nothing is dropped without being counted.
+ */
+export const routeBatch = (
+  records: ReadonlyArray<ConsumedRecord>,
+  dedup: Deduplicator,
+  options: ValidateOptions,
+  now: number,
+): RoutedBatch => {
+  const bronze = new TableRows(BronzeEvents)
+  const bronzeDlq = new TableRows(BronzeDlq)
+  const silver = new Map<string, TableRows>()
+  const silverOf = (schema: TableSchema) => {
+    let t = silver.get(schema.name)
+    if (t === undefined) {
+      t = new TableRows(schema)
+      silver.set(schema.name, t)
+    }
+    return t
+  }
+  const dlq: Array<DlqRecord> = []
+  const batchIds = new Set<string>()
+  const newIds: Array<readonly [string, string]> = []
+  const silverCounts: Record<string, number> = {}
+  const dlqCounts: Record<string, number> = {}
+  let duplicates = 0
+  let newestEventTs: number | null = null
+
+  for (const r of records) {
+    let text: string
+    let exactBytes: Uint8Array | null = null
+    try {
+      text = strictUtf8.decode(r.value)
+    } catch {
+      text = lenientUtf8.decode(r.value)
+      exactBytes = r.value
+    }
+    bronze.add(utcDate(r.timestamp), {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      key: r.key,
+      value: text,
+      value_bytes: exactBytes,
+      record_ts: r.timestamp,
+      ingested_at: now,
+    })
+
+    const result = validate({ value: exactBytes ?? text, timestamp: r.timestamp }, options)
+    if (!result.ok) {
+      const record = makeDlqRecord({
+        error: result.error,
+        source: { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp },
+        payload: r.value,
+        failedAt: now,
+      })
+      dlq.push(record)
+      dlqCounts[result.error.code] = (dlqCounts[result.error.code] ?? 0) + 1
+      bronzeDlq.add(utcDate(r.timestamp), {
+        error_code: result.error.code,
+        error_message: result.error.message,
+        error_path: result.error.path,
+        source_topic: r.topic,
+        source_partition: r.partition,
+        source_offset: r.offset,
+        source_ts: r.timestamp,
+        payload: record.payload,
+        payload_base64: record.payload_base64 ?? null,
+        failed_at: now,
+      })
+      continue
+    }
+    const event = result.event
+    if (dedup.has(event.event_id) || batchIds.has(event.event_id)) {
+      duplicates++
+      continue
+    }
+    batchIds.add(event.event_id)
+    newIds.push([event.event_id, event.event_date])
+    const { row, items, itemTable } = silverRowsOf(event, {
+      source_partition: r.partition,
+      source_offset: r.offset,
+      record_ts: r.timestamp,
+      ingested_at: now,
+    })
+    silverOf(SILVER_BY_EVENT_TYPE[event.event_type]).add(event.event_date, row)
+    silverCounts[event.event_type] = (silverCounts[event.event_type] ?? 0) + 1
+    if (itemTable !== null) {
+      const t = silverOf(itemTable === "order_item" ? SilverOrderItem : SilverReturnItem)
+      for (const item of items) t.add(event.event_date, item)
+    }
+    if (newestEventTs === null || event.event_ts_ms > newestEventTs) newestEventTs = event.event_ts_ms
+  }
+
+  return {
+    tables: [bronze, bronzeDlq, ...silver.values()].filter((t) => t.partitions.size > 0),
+    dlq,
+    newIds,
+    counts: { records: records.length, silver: silverCounts, duplicates, dlq: dlqCounts },
+    newestEventTs,
+  }
+}
