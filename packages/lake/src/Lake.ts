@@ -60,7 +60,12 @@ const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError> =>
       new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
   })
 
-export const makeLake = (dir: string) =>
+/** Test hooks for crash specs: called between the rename of a batch's files and its commit-log append. */
+export interface LakeFaults {
+  readonly afterRename?: () => void
+}
+
+export const makeLake = (dir: string, faults: LakeFaults = {}) =>
   Effect.sync(() => {
     const root = resolve(dir)
     const logs = new Map<string, CommitLog>()
@@ -127,6 +132,7 @@ export const makeLake = (dir: string) =>
           }
         }
         for (const d of dirs) fsyncPath(d)
+        faults.afterRename?.()
         log.append({
           from: batch.fromOffset,
           to: batch.toOffset,
@@ -230,5 +236,6 @@ export class Lake extends Context.Service<
     }),
   )
 
-  static readonly layerAt = (dir: string): Layer.Layer<Lake> => Layer.effect(Lake, makeLake(dir))
+  static readonly layerAt = (dir: string, faults: LakeFaults = {}): Layer.Layer<Lake> =>
+    Layer.effect(Lake, makeLake(dir, faults))
 }
