@@ -1,6 +1,6 @@
 import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
-import { TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
+import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError } from "@shop/lake"
 import { Effect } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
@@ -24,6 +24,22 @@ export interface StreamOptions {
 }
 
 const encoder = new TextEncoder()
+/** events.dlq records stay well under the broker's record limit; the full payload is always in bronze. */
+const DLQ_TOPIC_PAYLOAD_CHARS = 256 * 1024
+
+const dlqTopicValue = (d: DlqRecord): Uint8Array => {
+  if (d.payload.length <= DLQ_TOPIC_PAYLOAD_CHARS && (d.payload_base64?.length ?? 0) <= DLQ_TOPIC_PAYLOAD_CHARS) {
+    return encoder.encode(JSON.stringify(d))
+  }
+  const { payload_base64: _, ...rest } = d
+  return encoder.encode(
+    JSON.stringify({
+      ...rest,
+      payload: d.payload.slice(0, DLQ_TOPIC_PAYLOAD_CHARS),
+      payload_truncated: { original_chars: d.payload.length, full_copy: "bronze/events and bronze/dlq in the lake" },
+    }),
+  )
+}
 
 /**
  * events.raw -> Bronze, Silver and events.dlq, exactly once into the lake. Per source partition and
@@ -91,7 +107,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
           TOPIC_DLQ,
           routed.dlq.map((d) => ({
             key: `${d.source.topic}:${d.source.partition}:${d.source.offset}`,
-            value: encoder.encode(JSON.stringify(d)),
+            value: dlqTopicValue(d),
           })),
         )
       }
