@@ -2,10 +2,11 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { brokerBench } from "./broker.ts"
+import { streamBench } from "./stream.ts"
 
 const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks: each prints its figures and saves them under bench/results/"),
-  Command.withSubcommands([brokerBench]),
+  Command.withSubcommands([brokerBench, streamBench]),
 )
 
 Command.run(bench, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -1,8 +1,11 @@
+import { Broker } from "@shop/broker"
+import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { runCli } from "@shop/runtime"
+import { runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { runWorkers, splitPartitions } from "./workers.ts"
 
 /** `bun run pipeline`: the stream processor, events.raw -> Bronze, Silver and events.dlq. */
 const command = Command.make(
@@ -12,17 +15,46 @@ const command = Command.make(
       Flag.withDescription("Process everything events.raw holds now, then exit 0 (otherwise run until Ctrl-C)"),
       Flag.withDefault(false),
     ),
+    workers: Flag.Int("workers").pipe(
+      Flag.withDescription("Processes to split the partitions between (one core each)"),
+      Flag.withDefault(1),
+    ),
+    partitions: Flag.String("partitions").pipe(
+      Flag.withDescription("Own only these partitions, e.g. 0,2 (set by --workers)"),
+      Flag.optional,
+    ),
     batchRecords: Flag.Int("batch-records").pipe(
       Flag.withDescription("Micro-batch size bound"),
       Flag.withDefault(50_000),
     ),
     batchMs: Flag.Int("batch-ms").pipe(Flag.withDescription("Micro-batch time bound (ms)"), Flag.withDefault(500)),
   },
-  ({ availableNow, batchRecords, batchMs }) =>
-    runStreamProcessor({ availableNow, maxBatchRecords: batchRecords, maxBatchMs: batchMs }).pipe(
-      Effect.provide(Lake.layer),
-      Effect.asVoid,
-    ),
+  ({ availableNow, workers, partitions, batchRecords, batchMs }) =>
+    Effect.gen(function* () {
+      const common = [
+        ...(availableNow ? ["--available-now"] : []),
+        "--batch-records",
+        String(batchRecords),
+        "--batch-ms",
+        String(batchMs),
+      ]
+      if (workers > 1 && Option.isNone(partitions)) {
+        const broker = yield* Broker
+        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
+        const count = (yield* broker.listTopics).find((t) => t.name === TOPIC_RAW)!.partitions
+        return yield* runWorkers(splitPartitions(count, workers), common)
+      }
+      const owned = Option.map(partitions, (p) => p.split(",").map(Number))
+      if (Option.isSome(owned) && owned.value.some((p) => !Number.isInteger(p) || p < 0)) {
+        return yield* new UsageError({ message: `--partitions: expected numbers like 0,2` })
+      }
+      yield* runStreamProcessor({
+        availableNow,
+        maxBatchRecords: batchRecords,
+        maxBatchMs: batchMs,
+        ...(Option.isSome(owned) ? { partitions: owned.value } : {}),
+      }).pipe(Effect.provide(Lake.layer))
+    }),
 ).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq"))
 
 runCli(command)

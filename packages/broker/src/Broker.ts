@@ -56,6 +56,11 @@ export interface ConsumerOptions {
   readonly topics: ReadonlyArray<string>
   /** Where to start in a partition the group has never committed: earliest (true) or latest (false). */
   readonly fromBeginning: boolean
+  /**
+   * Static assignment: own exactly these partitions of the (single) topic instead of joining the group's
+   * rebalancing, so several processes can split a topic between them (like Kafka's `assign`).
+   */
+  readonly partitions?: ReadonlyArray<number>
 }
 
 /** One member of a consumer group. Poll-based, so the caller decides when a batch is done and when to commit. */

@@ -196,12 +196,41 @@ describe("embedded broker", () => {
             expect(second._tag).toBe("Failure")
             if (second._tag === "Failure") {
               expect(second.failure._tag).toBe("GroupBusy")
-              expect(second.failure.message).toContain("one member per group")
+              expect(second.failure.message).toContain("one member")
             }
           }),
         )
         const again = yield* Effect.result(b.consumer({ groupId: "g", topics: ["t"], fromBeginning: true }))
         expect(again._tag).toBe("Success")
+      }),
+    )
+  })
+
+  test("static assignment splits a topic's partitions between members; offsets of both are kept", async () => {
+    const dir = tempDir()
+    await inDir(
+      dir,
+      Effect.gen(function* () {
+        const b = yield* Broker
+        yield* b.createTopic({ name: "t", partitions: 3 })
+        yield* b.produce(
+          "t",
+          [0, 1, 2].map((partition) => ({ key: null, value: `p${partition}`, partition })),
+        )
+        const a = yield* b.consumer({ groupId: "g", topics: ["t"], fromBeginning: true, partitions: [0, 2] })
+        const c = yield* b.consumer({ groupId: "g", topics: ["t"], fromBeginning: true, partitions: [1] })
+        expect((yield* a.assignment).map((x) => x.partition)).toEqual([0, 2])
+        const fromA = yield* a.poll({ maxRecords: 10, maxWaitMs: 50 })
+        const fromC = yield* c.poll({ maxRecords: 10, maxWaitMs: 50 })
+        expect(fromA.map((r) => r.partition).sort()).toEqual([0, 2])
+        expect(fromC.map((r) => r.partition)).toEqual([1])
+        yield* a.commit([{ topic: "t", partition: 0, offset: 1 }])
+        yield* c.commit([{ topic: "t", partition: 1, offset: 1 }])
+        expect((yield* b.committedOffsets("g", "t")).map((o) => o.partition)).toEqual([0, 1])
+        const overlap = yield* Effect.result(
+          b.consumer({ groupId: "g", topics: ["t"], fromBeginning: true, partitions: [2] }),
+        )
+        expect(overlap._tag === "Failure" && overlap.failure._tag).toBe("GroupBusy")
       }),
     )
   })

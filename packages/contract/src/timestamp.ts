@@ -27,8 +27,19 @@ export const parseRfc3339 = (s: string): number | undefined => {
   return sign === "+" ? local - offset : local + offset
 }
 
-/** "YYYY-MM-DD", the UTC date of an instant: the contract's `event_date`. */
-export const utcDate = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10)
+const DAY_MS = 86_400_000
+let cachedDay = Number.NaN
+let cachedDate = ""
+
+/** "YYYY-MM-DD", the UTC date of an instant: the contract's `event_date`. (Consecutive calls mostly share a day.) */
+export const utcDate = (epochMs: number): string => {
+  const day = Math.floor(epochMs / DAY_MS)
+  if (day !== cachedDay) {
+    cachedDay = day
+    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 10)
+  }
+  return cachedDate
+}
 
 export const Rfc3339String = Schema.String.pipe(
   Schema.check(

@@ -110,7 +110,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
             const relDir = join(table.schema.name, `event_date=${date}`)
             const absDir = join(root, relDir)
             mkdirSync(absDir, { recursive: true })
-            const bytes = encodeParquet(table.schema, rows)
+            const bytes = encodeParquet(table.schema, rows, { statistics: false })
             // Written under a name no `*.parquet` glob matches, made durable, then renamed into place.
             const temp = join(absDir, `${name}.tmp`)
             const fd = openSync(temp, "w")

@@ -12,6 +12,8 @@ export interface StreamOptions {
   /** Process what `events.raw` holds now, then return; otherwise run until interrupted. */
   readonly availableNow: boolean
   readonly groupId?: string
+  /** Own only these partitions of events.raw (several processes splitting a topic); default all. */
+  readonly partitions?: ReadonlyArray<number>
   /** Micro-batch bounds: whichever comes first. */
   readonly maxBatchRecords?: number
   readonly maxBatchMs?: number
@@ -51,7 +53,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
   Effect.gen(function* () {
     const broker = yield* Broker
     const lake = yield* Lake
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    const prefix = options.partitions === undefined ? "[stream]" : `[stream ${options.partitions.join(",")}]`
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line.replace("[stream]", prefix)}\n`))
     const groupId = options.groupId ?? "stream-processor"
     const maxBatchRecords = options.maxBatchRecords ?? 50_000
     const maxBatchMs = options.maxBatchMs ?? 500
@@ -61,7 +64,12 @@ export const runStreamProcessor = (options: StreamOptions) =>
 
     yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
     yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
-    const consumer = yield* broker.consumer({ groupId, topics: [TOPIC_RAW], fromBeginning: true })
+    const consumer = yield* broker.consumer({
+      groupId,
+      topics: [TOPIC_RAW],
+      fromBeginning: true,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    })
 
     // Resume from the lake. The embedded broker assigns every partition at once; on Kafka the first poll
     // may come before the group settles, so partitions are also taken on when first seen.
@@ -91,7 +99,11 @@ export const runStreamProcessor = (options: StreamOptions) =>
     yield* takeOn((yield* consumer.assignment).map((a) => a.partition))
 
     const targets = options.availableNow
-      ? new Map((yield* broker.endOffsets(TOPIC_RAW)).map((e) => [e.partition, e.offset] as const))
+      ? new Map(
+          (yield* broker.endOffsets(TOPIC_RAW))
+            .filter((e) => owned.has(e.partition))
+            .map((e) => [e.partition, e.offset] as const),
+        )
       : undefined
     const done = () => targets !== undefined && [...targets].every(([p, end]) => (positions.get(p) ?? 0) >= end)
 

@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { Effect, Layer } from "effect"
-import { Broker, type ConsumedRecord, type Consumer, type PartitionOffset, type TopicSpec } from "../Broker.ts"
+import {
+  Broker,
+  type ConsumedRecord,
+  type Consumer,
+  type ConsumerOptions,
+  type PartitionOffset,
+  type TopicSpec,
+} from "../Broker.ts"
 import {
   type BrokerError,
   BrokerStorageError,
@@ -169,32 +176,40 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
 
     const listGroups = attempt("list groups", () => GroupOffsets.list(groupsDir))
 
-    const consumer = (opts: { groupId: string; topics: ReadonlyArray<string>; fromBeginning: boolean }) =>
+    const consumer = (opts: ConsumerOptions) =>
       Effect.gen(function* () {
         const group = new GroupOffsets(groupsDir, opts.groupId)
-        const membership = yield* Effect.acquireRelease(
+        const assigned = yield* attempt("assign partitions", () => {
+          if (opts.partitions !== undefined && opts.topics.length !== 1) {
+            throw new RecordRejected({ message: "static partition assignment takes exactly one topic" })
+          }
+          return opts.topics.flatMap((topic) =>
+            (opts.partitions ?? partitionsOf(topic)).map((partition) => {
+              if (!partitionsOf(topic).includes(partition)) throw new PartitionNotFound({ topic, partition })
+              return { topic, partition }
+            }),
+          )
+        })
+        yield* Effect.acquireRelease(
           attempt(`join group ${opts.groupId}`, () => {
-            const lock = group.join()
-            if (lock === undefined) {
+            const locks = group.join(assigned)
+            if (locks === undefined) {
               throw new GroupBusy({
                 groupId: opts.groupId,
-                message: `consumer group ${opts.groupId} already has a live member; the embedded broker allows one member per group (use Kafka/Redpanda to scale out)`,
+                message: `consumer group ${opts.groupId} already has a live member on these partitions; the embedded broker gives each partition to one member (split partitions with static assignment, or use Kafka/Redpanda to scale out)`,
               })
             }
-            return lock
+            return locks
           }),
-          (lock) => Effect.sync(() => group.leave(lock)),
+          (locks) => Effect.sync(() => group.leave(locks)),
         )
-        void membership
         const positions = new Map<string, { topic: string; partition: number; offset: number }>()
         yield* attempt("position consumer", () => {
-          for (const topic of opts.topics) {
-            const committed = new Map(group.committed(topic).map((c) => [c.partition, c.offset]))
-            for (const partition of partitionsOf(topic)) {
-              const log = logOf(topic, partition)
-              const offset = committed.get(partition) ?? (opts.fromBeginning ? log.startOffset : log.endOffset)
-              positions.set(`${topic}/${partition}`, { topic, partition, offset })
-            }
+          for (const { topic, partition } of assigned) {
+            const committed = group.committed(topic).find((c) => c.partition === partition)?.offset
+            const log = logOf(topic, partition)
+            const offset = committed ?? (opts.fromBeginning ? log.startOffset : log.endOffset)
+            positions.set(`${topic}/${partition}`, { topic, partition, offset })
           }
         })
         let cursor = 0

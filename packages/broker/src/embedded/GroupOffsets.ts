@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { writeFileDurably } from "./durableFile.ts"
-import { FileLock } from "./flock.ts"
+import { FileLock, withFileLock } from "./flock.ts"
 
 type Offsets = Record<string, Record<string, number>>
 
@@ -41,23 +41,38 @@ export class GroupOffsets {
 
   commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): void {
     mkdirSync(this.dir, { recursive: true })
-    const all = this.read()
-    for (const o of offsets) {
-      all[o.topic] ??= {}
-      all[o.topic]![String(o.partition)] = o.offset
-    }
-    writeFileDurably(join(this.dir, "offsets.json"), JSON.stringify(all))
+    // Members owning different partitions commit to the same file: read-modify-write under a lock.
+    withFileLock(join(this.dir, "offsets.lock"), () => {
+      const all = this.read()
+      for (const o of offsets) {
+        all[o.topic] ??= {}
+        all[o.topic]![String(o.partition)] = o.offset
+      }
+      writeFileDurably(join(this.dir, "offsets.json"), JSON.stringify(all))
+    })
   }
 
   /** Releases the membership; a group that never committed (a throw-away console group) leaves no trace. */
-  leave(lock: FileLock): void {
-    lock.release()
+  leave(locks: ReadonlyArray<FileLock>): void {
+    for (const lock of locks) lock.release()
     if (!existsSync(join(this.dir, "offsets.json"))) rmSync(this.dir, { recursive: true, force: true })
   }
 
-  /** The membership lock, or `undefined` when another live member holds the group. */
-  join(): FileLock | undefined {
+  /**
+   * Membership of these partitions: one lock per partition, so members may split a topic's partitions
+   * between them (static assignment) but never share one. `undefined` when a live member holds any of them.
+   */
+  join(partitions: ReadonlyArray<{ topic: string; partition: number }>): Array<FileLock> | undefined {
     mkdirSync(this.dir, { recursive: true })
-    return FileLock.tryAcquire(join(this.dir, "member.lock"))
+    const locks: Array<FileLock> = []
+    for (const { topic, partition } of partitions) {
+      const lock = FileLock.tryAcquire(join(this.dir, `member-${encodeURIComponent(topic)}-${partition}.lock`))
+      if (lock === undefined) {
+        for (const l of locks) l.release()
+        return undefined
+      }
+      locks.push(lock)
+    }
+    return locks
   }
 }
