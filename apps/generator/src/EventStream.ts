@@ -155,7 +155,8 @@ export function* makeEventStream(
     }
     // Start every session due before the next scheduled record.
     while (heap.size === 0 || nextSessionAt <= heap.peek()!.recordTs) {
-      const at = nextSessionAt
+      // Whole milliseconds, as broker timestamps are.
+      const at = Math.floor(nextSessionAt)
       nextSessionAt += random.exponential(options.seasonality ? meanGap / HOURLY_MAX : meanGap)
       if (!options.seasonality || random.chance(seasonFactor(at) / HOURLY_MAX)) startSession(at)
     }

@@ -54,7 +54,8 @@ export const columnValues = (c: Column, values: Array<unknown>): Array<unknown> 
     case "money_cents":
       return values.map((v) => (v === null || v === undefined ? null : BigInt(v as number)))
     case "timestamp_ms":
-      return values.map((v) => (v === null || v === undefined ? null : new Date(v as number)))
+      // INT64 columns take bigints; epoch ms as bigint avoids a Date per value (whole ms, as a Date would).
+      return values.map((v) => (v === null || v === undefined ? null : BigInt(Math.floor(v as number))))
     default:
       return values.map((v) => (v === undefined ? null : v))
   }

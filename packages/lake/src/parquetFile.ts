@@ -1,5 +1,9 @@
+import { snappyCompressor } from "hysnappy"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
 import { columnValues, parquetSchemaOf, type TableSchema } from "./TableSchema.ts"
+
+/** One WebAssembly instance for the process: creating one per call costs more than it saves. */
+const snappyCompress = snappyCompressor()
 
 /** Rows DuckDB scans best come in row groups of 100k to 1M rows. */
 const ROW_GROUP_ROWS = 250_000
@@ -33,6 +37,9 @@ export const encodeParquet = (
     })),
     rowGroupSize: ROW_GROUP_ROWS,
     statistics: options.statistics ?? true,
+    // hysnappy's WebAssembly snappy (by hyparquet's authors) instead of the built-in JS one: the same bytes
+    // format, a large share of the stream's encode time saved.
+    compressors: { SNAPPY: snappyCompress },
     createdBy: "shop-pulse lake",
   })
   return writer.getBytes()

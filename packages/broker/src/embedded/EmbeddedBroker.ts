@@ -145,7 +145,12 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
           const group = byPartition.get(partition) ?? []
           group.push({
             index,
-            record: { key: r.key === null ? null : encoder.encode(r.key), value, timestamp: r.timestamp ?? Date.now() },
+            record: {
+              key: r.key === null ? null : encoder.encode(r.key),
+              value,
+              // Kafka timestamps are whole milliseconds.
+              timestamp: Math.floor(r.timestamp ?? Date.now()),
+            },
           })
           byPartition.set(partition, group)
         })
