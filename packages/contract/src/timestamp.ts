@@ -17,8 +17,8 @@ export const parseRfc3339 = (s: string): number | undefined => {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined
   const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"))
   const local = Date.UTC(year, month - 1, day, hour, minute, second, ms)
-  // Date.UTC rolls 2026-02-30 over into March: reject days that do not exist.
-  if (new Date(local).getUTCDate() !== day) return undefined
+  // Date.UTC rolls 2026-02-30 over into March: reject days that do not exist (only days > 28 can).
+  if (day > 28 && new Date(local).getUTCDate() !== day) return undefined
   if (z !== undefined) return local
   const offsetHours = Number(oh)
   const offsetMinutes = Number(om)

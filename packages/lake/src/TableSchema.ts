@@ -11,6 +11,8 @@ export interface Column {
   readonly name: string
   readonly type: ColumnType
   readonly nullable: boolean
+  /** Values mostly distinct (ids, raw payloads): write them plain, without trying a dictionary first. */
+  readonly unique?: boolean
 }
 
 export interface TableSchema {
@@ -19,6 +21,14 @@ export interface TableSchema {
 }
 
 export const col = (name: string, type: ColumnType, nullable = false): Column => ({ name, type, nullable })
+
+/** A column whose values are mostly distinct. */
+export const uniqueCol = (name: string, type: ColumnType, nullable = false): Column => ({
+  name,
+  type,
+  nullable,
+  unique: true,
+})
 
 const elementOf = (c: Column): SchemaElement => {
   const repetition_type = c.nullable ? "OPTIONAL" : "REQUIRED"

@@ -34,6 +34,7 @@ export const encodeParquet = (
         rows.map((r) => r[c.name]),
       ) as Array<never>,
       nullable: c.nullable,
+      ...(c.unique === true ? { encoding: "PLAIN" as const } : {}),
     })),
     rowGroupSize: ROW_GROUP_ROWS,
     statistics: options.statistics ?? true,

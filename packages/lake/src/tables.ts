@@ -1,16 +1,16 @@
 /** The lake's tables: Bronze (every record as it came, and the DLQ) and Silver (one table per event type). */
-import { col, type TableSchema } from "./TableSchema.ts"
+import { col, type TableSchema, uniqueCol } from "./TableSchema.ts"
 
 /** Where each Silver row came from, so any number can be traced back to its broker record. */
 const lineage = [
   col("source_partition", "int32"),
-  col("source_offset", "int64"),
+  uniqueCol("source_offset", "int64"),
   col("record_ts", "timestamp_ms"),
   col("ingested_at", "timestamp_ms"),
 ]
 
 const envelope = [
-  col("event_id", "string"),
+  uniqueCol("event_id", "string"),
   col("event_type", "string"),
   col("event_ts", "timestamp_ms"),
   col("anonymous_id", "string"),
@@ -35,11 +35,11 @@ export const BronzeEvents: TableSchema = {
   columns: [
     col("topic", "string"),
     col("partition", "int32"),
-    col("offset", "int64"),
+    uniqueCol("offset", "int64"),
     col("key", "string", true),
     // The value as text; when it is not valid UTF-8 the exact bytes are kept in value_bytes too.
-    col("value", "string"),
-    col("value_bytes", "bytes", true),
+    uniqueCol("value", "string"),
+    uniqueCol("value_bytes", "bytes", true),
     col("record_ts", "timestamp_ms"),
     col("ingested_at", "timestamp_ms"),
   ],
@@ -53,9 +53,9 @@ export const BronzeDlq: TableSchema = {
     col("error_path", "string", true),
     col("source_topic", "string"),
     col("source_partition", "int32"),
-    col("source_offset", "int64"),
+    uniqueCol("source_offset", "int64"),
     col("source_ts", "timestamp_ms"),
-    col("payload", "string"),
+    uniqueCol("payload", "string"),
     col("payload_base64", "string", true),
     col("failed_at", "timestamp_ms"),
   ],

@@ -34,6 +34,8 @@ interface Segment {
   /** Sparse (offset, file position) pairs, ascending; filled as the segment is scanned. */
   index: Array<readonly [number, number]>
   scanned: boolean
+  /** Kept open for reads while the segment exists. */
+  readFd?: number
 }
 
 const SEGMENT_SUFFIX = ".log"
@@ -133,6 +135,7 @@ export class PartitionLog {
       const expired = retentionMs !== undefined && now - statSync(oldest.path).mtimeMs > retentionMs
       const oversize = retentionBytes !== undefined && total > retentionBytes
       if (!expired && !oversize) break
+      if (oldest.readFd !== undefined) closeSync(oldest.readFd)
       unlinkSync(oldest.path)
       this.segments.shift()
       total -= sizes.get(oldest)!
@@ -185,6 +188,8 @@ export class PartitionLog {
     for (;;) {
       const segment = this.active
       this.scan(segment, owner)
+      // Another process rolls only a full segment, so only then can a newer one exist.
+      if (segment.size < this.options.segmentBytes) return
       const nextPath = join(this.dir, segmentName(segment.next))
       if (!existsSync(nextPath) || nextPath === segment.path) return
       this.segments.push({ base: segment.next, path: nextPath, size: 0, next: segment.next, index: [], scanned: false })
@@ -193,6 +198,8 @@ export class PartitionLog {
 
   /** Scans `segment` from its known size to the end of the file. */
   private scan(segment: Segment, owner: boolean): void {
+    // The common case, nothing new: one stat, no open.
+    if (segment.scanned && statSync(segment.path).size === segment.size) return
     const fd = openSync(segment.path, "r+")
     try {
       const fileSize = fstatSync(fd).size
@@ -262,31 +269,28 @@ export class PartitionLog {
       else break
     }
     const out: Array<StoredRecord> = []
-    const fd = openSync(segment.path, "r")
-    try {
-      while (out.length < maxRecords && position < segment.size) {
-        const length = Math.min(Math.max(maxBytes, 64 * 1024), segment.size - position)
-        const buf = new Uint8Array(length)
-        readSync(fd, buf, 0, length, position)
-        let { next } = decodeRecords(buf, 0, (r) => {
+    segment.readFd ??= openSync(segment.path, "r")
+    const fd = segment.readFd
+    while (out.length < maxRecords && position < segment.size) {
+      const length = Math.min(Math.max(maxBytes, 64 * 1024), segment.size - position)
+      const buf = new Uint8Array(length)
+      readSync(fd, buf, 0, length, position)
+      let { next } = decodeRecords(buf, 0, (r) => {
+        if (r.offset >= from) out.push(r)
+        return out.length >= maxRecords
+      })
+      if (next === 0) {
+        // A single record larger than the chunk.
+        const whole = new Uint8Array(segment.size - position)
+        readSync(fd, whole, 0, whole.length, position)
+        next = decodeRecords(whole, 0, (r) => {
           if (r.offset >= from) out.push(r)
-          return out.length >= maxRecords
-        })
-        if (next === 0) {
-          // A single record larger than the chunk.
-          const whole = new Uint8Array(segment.size - position)
-          readSync(fd, whole, 0, whole.length, position)
-          next = decodeRecords(whole, 0, (r) => {
-            if (r.offset >= from) out.push(r)
-            return true
-          }).next
-          if (next === 0) break
-        }
-        position += next
-        if (out.length > 0 && length >= maxBytes) break
+          return true
+        }).next
+        if (next === 0) break
       }
-    } finally {
-      closeSync(fd)
+      position += next
+      if (out.length > 0 && length >= maxBytes) break
     }
     return out
   }
