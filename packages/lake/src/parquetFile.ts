@@ -1,5 +1,5 @@
-import { snappyCompressor } from "hysnappy"
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
+import { snappyCompressor } from "hysnappy"
 import { columnValues, parquetSchemaOf, type TableSchema } from "./TableSchema.ts"
 
 /** One WebAssembly instance for the process: creating one per call costs more than it saves. */
