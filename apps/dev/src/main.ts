@@ -1,13 +1,17 @@
 import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
 import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generator"
+import { Lake } from "@shop/lake"
 import { runCli } from "@shop/runtime"
+import { runStreamProcessor } from "@shop/stream"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /**
- * `bun run dev`: the whole pipeline in one supervised process on the embedded broker. Ctrl-C interrupts
- * every part; each finishes the batch in flight, so nothing acknowledged is lost and a restart continues.
+ * `bun run dev`: the pipeline in one supervised process on the embedded broker: the simulated shop producing
+ * into events.raw and the stream processor writing Bronze, Silver and events.dlq. If either part fails, the
+ * other is stopped too. Ctrl-C interrupts both; each finishes its batch in flight, so nothing acknowledged or
+ * committed is lost and a restart continues where it stopped.
  */
 const command = Command.make(
   "dev",
@@ -22,9 +26,10 @@ const command = Command.make(
       yield* Console.error(
         [
           "shop-pulse dev",
-          `  data:       ${dataDir} (broker log under ${dataDir}/broker)`,
+          `  data:       ${dataDir}  (broker log in broker/, Parquet in bronze/ and silver/)`,
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
-          "  look:       bun run topics   |   bun run consume -- --topic events.raw --max 5",
+          `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
+          "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
       )
@@ -45,13 +50,17 @@ const command = Command.make(
             stats,
           ),
         ),
-      ).pipe(Effect.provideService(Broker, broker))
-      yield* generator.pipe(
+      ).pipe(
         Effect.ensuring(
-          Effect.sync(() => process.stderr.write(`[dev] stopped; generator sent ${stats.records} records\n`)),
+          Effect.sync(() => process.stderr.write(`[generator] stopped after ${stats.records} records\n`)),
         ),
       )
+      const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 1_000 })
+      yield* Effect.all([generator, stream], { concurrency: "unbounded" }).pipe(
+        Effect.provideService(Broker, broker),
+        Effect.provide(Lake.layer),
+      )
     }),
-).pipe(Command.withDescription("Run the pipeline locally: generator into the embedded broker"))
+).pipe(Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor"))
 
 runCli(command)

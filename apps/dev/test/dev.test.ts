@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
@@ -22,7 +22,7 @@ const runDevFor = async (ms: number): Promise<number> => {
   await proc.exited
   const stderr = await new Response(proc.stderr).text()
   expect(stderr).toContain("events/s into events.raw")
-  const sent = /generator sent (\d+) records/.exec(stderr)
+  const sent = /generator\] stopped after (\d+) records/.exec(stderr)
   if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
   return Number(sent[1])
 }
@@ -35,11 +35,15 @@ const recordsInBroker = () =>
     }).pipe(Effect.provide(layerEmbeddedAt(join(dataDir, "broker")))),
   )
 
-test("bun run dev: Ctrl-C loses nothing, and a restart continues the offsets", async () => {
+test("bun run dev: events flow into the lake; Ctrl-C loses nothing, and a restart continues the offsets", async () => {
   const first = await runDevFor(2_500)
   expect(first).toBeGreaterThan(200)
   expect(await recordsInBroker()).toBe(first)
   const second = await runDevFor(2_000)
   expect(second).toBeGreaterThan(200)
   expect(await recordsInBroker()).toBe(first + second)
+  // The stream processor ran beside the generator and committed Silver.
+  const metrics = JSON.parse(readFileSync(join(dataDir, "_metrics", "stream.json"), "utf8"))
+  expect(metrics.recordsIn).toBeGreaterThan(0)
+  expect(metrics.silverRows.page_view).toBeGreaterThan(0)
 }, 60_000)
