@@ -47,7 +47,10 @@ const rows = [
 describe("Lake", () => {
   test("commits Parquet that DuckDB and pyarrow read exactly: DECIMAL money to the cent, UTC timestamps", async () => {
     const dir = tempDir()
-    const { files } = await run(dir, Lake.use((lake) => lake.commitBatch(batch(1, 0, 2, rows))))
+    const { files } = await run(
+      dir,
+      Lake.use((lake) => lake.commitBatch(batch(1, 0, 2, rows))),
+    )
     expect(files).toEqual([
       {
         table: "silver/orders_test",
@@ -95,30 +98,48 @@ describe("Lake", () => {
       }),
     )
     // A fresh process reads the same position from disk.
-    const offsets = await run(dir, Lake.use((lake) => lake.committedOffsets("events.raw")))
+    const offsets = await run(
+      dir,
+      Lake.use((lake) => lake.committedOffsets("events.raw")),
+    )
     expect(offsets[0]!.offset).toBe(20)
   })
 
   test("a torn commit-log line (crash mid-append) is cut: that batch never committed", async () => {
     const dir = tempDir()
-    await run(dir, Lake.use((lake) => lake.commitBatch(batch(0, 0, 9, rows))))
+    await run(
+      dir,
+      Lake.use((lake) => lake.commitBatch(batch(0, 0, 9, rows))),
+    )
     appendFileSync(join(dir, "_lake/commits/events.raw/0.log"), '0badc0de {"from":10,"to":1')
-    const offsets = await run(dir, Lake.use((lake) => lake.committedOffsets("events.raw")))
+    const offsets = await run(
+      dir,
+      Lake.use((lake) => lake.committedOffsets("events.raw")),
+    )
     expect(offsets[0]!.offset).toBe(10)
   })
 
   test("recover removes uncommitted and temp files of its own partitions only", async () => {
     const dir = tempDir()
-    await run(dir, Lake.use((lake) => lake.commitBatch(batch(0, 0, 9, rows))))
+    await run(
+      dir,
+      Lake.use((lake) => lake.commitBatch(batch(0, 0, 9, rows))),
+    )
     const day = join(dir, "silver/orders_test/event_date=2026-11-24")
     mkdirSync(day, { recursive: true })
     // What a crash between rename and commit leaves, for partition 0 and for someone else's partition 1.
     writeFileSync(join(day, batchFileName("events.raw", 0, 10, 19)), "orphan")
     writeFileSync(join(day, `${batchFileName("events.raw", 0, 20, 29)}.tmp`), "half")
     writeFileSync(join(day, batchFileName("events.raw", 1, 0, 9)), "not mine")
-    const report = await run(dir, Lake.use((lake) => lake.recover("events.raw", [0])))
+    const report = await run(
+      dir,
+      Lake.use((lake) => lake.recover("events.raw", [0])),
+    )
     expect(report).toEqual({ orphansRemoved: 1, tempFilesRemoved: 1 })
-    expect(readdirSync(day).sort()).toEqual([batchFileName("events.raw", 0, 0, 9), batchFileName("events.raw", 1, 0, 9)])
+    expect(readdirSync(day).sort()).toEqual([
+      batchFileName("events.raw", 0, 0, 9),
+      batchFileName("events.raw", 1, 0, 9),
+    ])
     expect(existsSync(join(day, batchFileName("events.raw", 0, 0, 9)))).toBe(true)
   })
 
