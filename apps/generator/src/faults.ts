@@ -1,18 +1,9 @@
+import { DLQ_CODES, type DlqCode } from "@shop/contract"
 import type { Random } from "./random.ts"
 
-/** The DLQ codes of contract v1, each of which the generator can inject. */
-export const FAULTS = [
-  "invalid_json",
-  "too_large",
-  "schema_violation",
-  "unknown_event_type",
-  "unsupported_schema_version",
-  "unsupported_currency",
-  "invariant_violation",
-  "future_timestamp",
-  "too_late",
-] as const
-export type Fault = (typeof FAULTS)[number]
+/** The generator can inject a record for every DLQ code of the contract. */
+export const FAULTS = DLQ_CODES
+export type Fault = DlqCode
 
 const DAY = 86_400_000
 

@@ -1,6 +1,9 @@
 /** Independent readers of the lake for the specs: DuckDB over the Parquet globs, and pyarrow. */
+
+import { expect } from "bun:test"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
+import { type GeneratorStats, sumValid } from "@shop/generator"
 
 export const duckdb = async (root: string) => {
   const instance = await DuckDBInstance.create(":memory:")
@@ -35,4 +38,15 @@ export const pyarrowCount = (root: string, table: string): number => {
   const proc = Bun.spawnSync([python, "-c", script, join(root, table)])
   if (proc.exitCode !== 0) throw new Error(`pyarrow failed to read ${table}: ${proc.stderr.toString()}`)
   return Number(proc.stdout.toString().trim())
+}
+
+/** Silver holds exactly the generator's accepted events: the count per type, and no event_id twice. */
+export const expectSilverMatches = async (db: Awaited<ReturnType<typeof duckdb>>, stats: GeneratorStats) => {
+  for (const [type, n] of Object.entries(stats.valid)) expect(await db.count(`silver/${type}`)).toBe(n)
+  const union = Object.keys(stats.valid)
+    .map((t) => `select event_id from ${db.glob(`silver/${t}`)}`)
+    .join(" union all ")
+  const [ids] = await db.rows(`select count(*)::INTEGER as n, count(distinct event_id)::INTEGER as d from (${union})`)
+  expect(ids!.n).toBe(sumValid(stats))
+  expect(ids!.d).toBe(sumValid(stats))
 }
