@@ -4,6 +4,7 @@ import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generat
 import { Lake } from "@shop/lake"
 import { runCli } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
+import { goldLoop, Warehouse } from "@shop/warehouse"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -29,6 +30,7 @@ const command = Command.make(
           `  data:       ${dataDir}  (broker log in broker/, Parquet in bronze/ and silver/)`,
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
+          `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
           "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
@@ -56,11 +58,16 @@ const command = Command.make(
         ),
       )
       const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 1_000 })
-      yield* Effect.all([generator, stream], { concurrency: "unbounded" }).pipe(
+      const gold = goldLoop(dataDir, 5_000, (line) => process.stderr.write(`${line}\n`)).pipe(
+        Effect.provide(Warehouse.layer),
+      )
+      yield* Effect.all([generator, stream, gold], { concurrency: "unbounded" }).pipe(
         Effect.provideService(Broker, broker),
         Effect.provide(Lake.layer),
       )
     }),
-).pipe(Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor"))
+).pipe(
+  Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor -> gold"),
+)
 
 runCli(command)

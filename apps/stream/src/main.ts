@@ -1,8 +1,10 @@
+import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
+import { refreshDailyFacts, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runWorkers, splitPartitions } from "./workers.ts"
@@ -38,11 +40,18 @@ const command = Command.make(
         "--batch-ms",
         String(batchMs),
       ]
+      // With --available-now, the gold step runs once after the stream has caught up (not in each worker).
+      const goldOnce = Effect.gen(function* () {
+        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data"))
+        process.stderr.write(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}\n`)
+      }).pipe(Effect.provide(Warehouse.layer))
       if (workers > 1 && Option.isNone(partitions)) {
         const broker = yield* Broker
         yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
         const count = (yield* broker.listTopics).find((t) => t.name === TOPIC_RAW)!.partitions
-        return yield* runWorkers(splitPartitions(count, workers), common)
+        yield* runWorkers(splitPartitions(count, workers), common)
+        if (availableNow) yield* goldOnce
+        return
       }
       const owned = Option.map(partitions, (p) => p.split(",").map(Number))
       if (Option.isSome(owned) && owned.value.some((p) => !Number.isInteger(p) || p < 0)) {
@@ -54,7 +63,8 @@ const command = Command.make(
         maxBatchMs: batchMs,
         ...(Option.isSome(owned) ? { partitions: owned.value } : {}),
       }).pipe(Effect.provide(Lake.layer))
+      if (availableNow && Option.isNone(owned)) yield* goldOnce
     }),
-).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq"))
+).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq; then gold"))
 
 runCli(command)

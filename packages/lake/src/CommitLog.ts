@@ -41,8 +41,12 @@ const encoder = new TextEncoder()
 export class CommitLog {
   private entries: Array<CommitEntry> = []
 
-  constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true })
+  /** `readOnly`: for other processes (gold jobs); only the partition's owner may cut a torn tail. */
+  constructor(
+    readonly path: string,
+    private readonly readOnly = false,
+  ) {
+    if (!readOnly) mkdirSync(dirname(path), { recursive: true })
     this.load()
   }
 
@@ -82,7 +86,7 @@ export class CommitLog {
       this.entries.push(JSON.parse(json) as CommitEntry)
       pos = nl + 1
     }
-    if (pos < bytes.length) {
+    if (pos < bytes.length && !this.readOnly) {
       // A torn tail: the batch never committed; the processor will redo it.
       const fd = openSync(this.path, "r+")
       try {

@@ -1,0 +1,31 @@
+import { resolve } from "node:path"
+import { runCli } from "@shop/runtime"
+import { goldLoop, refreshDailyFacts, Warehouse } from "@shop/warehouse"
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+
+/** `bun run gold`: the gold daily facts (DuckDB over Silver) under $DATA_DIR/gold, once or every few seconds. */
+const command = Command.make(
+  "gold",
+  {
+    once: Flag.Boolean("once").pipe(Flag.withDescription("Refresh once and exit"), Flag.withDefault(false)),
+    all: Flag.Boolean("all").pipe(
+      Flag.withDescription("Recompute every day, not only changed ones"),
+      Flag.withDefault(false),
+    ),
+    intervalMs: Flag.Int("interval-ms").pipe(Flag.withDescription("Refresh period"), Flag.withDefault(2_000)),
+  },
+  ({ once, all, intervalMs }) =>
+    Effect.gen(function* () {
+      const root = resolve(process.env.DATA_DIR ?? "./data")
+      if (once || all) {
+        const result = yield* refreshDailyFacts(root, { all })
+        return yield* Console.error(
+          `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
+        )
+      }
+      yield* goldLoop(root, intervalMs, (line) => process.stderr.write(`${line}\n`))
+    }).pipe(Effect.provide(Warehouse.layer)),
+).pipe(Command.withDescription("Gold daily facts: orders, revenue, revenue by category, funnel, active users"))
+
+runCli(command)

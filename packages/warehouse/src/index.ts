@@ -1,0 +1,6 @@
+export * from "./changedDays.ts"
+export * from "./GoldJobs.ts"
+export * from "./goldLoop.ts"
+export * from "./goldSql.ts"
+export * from "./silverViews.ts"
+export * from "./Warehouse.ts"
