@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import { runCli } from "@shop/runtime"
-import { goldLoop, refreshDailyFacts, Warehouse } from "@shop/warehouse"
+import { goldLoop, refreshDailyFacts, refreshRealtime, Warehouse } from "@shop/warehouse"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -19,6 +19,7 @@ const command = Command.make(
     Effect.gen(function* () {
       const root = resolve(process.env.DATA_DIR ?? "./data")
       if (once || all) {
+        yield* refreshRealtime(root, Date.now())
         const result = yield* refreshDailyFacts(root, { all })
         return yield* Console.error(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
@@ -26,6 +27,6 @@ const command = Command.make(
       }
       yield* goldLoop(root, intervalMs, (line) => process.stderr.write(`${line}\n`))
     }).pipe(Effect.provide(Warehouse.layer)),
-).pipe(Command.withDescription("Gold daily facts: orders, revenue, revenue by category, funnel, active users"))
+).pipe(Command.withDescription("Gold: minute rollups and top products (right now), and the daily facts"))
 
 runCli(command)

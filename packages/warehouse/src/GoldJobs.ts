@@ -3,11 +3,40 @@ import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import { changedDays, type GoldProgress, readProgress } from "./changedDays.ts"
 import { allEventsViewSql, GOLD_FACTS } from "./goldSql.ts"
+import { minuteRollupSql, topProductsSql } from "./realtimeSql.ts"
 import { silverViewsSql, sqlString } from "./silverViews.ts"
 import { Warehouse } from "./Warehouse.ts"
 
 /** The shop's catalog, shared with the generator and dbt (its `dim_sku` seed). */
 export const DEFAULT_CATALOG = resolve(import.meta.dir, "../../../dbt/seeds/dim_sku.csv")
+
+const defineViews = (root: string, catalog: string) =>
+  Effect.gen(function* () {
+    const wh = yield* Warehouse
+    yield* wh.exec(silverViewsSql(root))
+    yield* wh.exec(allEventsViewSql)
+    yield* wh.exec(`create or replace view dim_sku as select * from read_csv(${sqlString(catalog)}, header = true)`)
+  })
+
+/** Writes a query's result as one Parquet file, replaced atomically by rename. */
+const writeParquet = (sql: string, path: string) =>
+  Effect.gen(function* () {
+    mkdirSync(join(path, ".."), { recursive: true })
+    yield* (yield* Warehouse).exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)
+    renameSync(`${path}.tmp`, path)
+  })
+
+/**
+ * The "right now" rollups for the live page: `gold/realtime/minute_rollup.parquet` (per minute, last 48 h) and
+ * `gold/realtime/top_products.parquet` (last 15 and 60 min), as of `now`.
+ */
+export const refreshRealtime = (root: string, now: number, options: { catalog?: string } = {}) =>
+  Effect.gen(function* () {
+    yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+    const dir = join(root, "gold", "realtime")
+    yield* writeParquet(minuteRollupSql(now), join(dir, "minute_rollup.parquet"))
+    yield* writeParquet(topProductsSql(now), join(dir, "top_products.parquet"))
+  })
 
 export interface DailyRefresh {
   readonly changedDays: ReadonlyArray<string>
@@ -28,11 +57,7 @@ export const refreshDailyFacts = (root: string, options: { catalog?: string; all
     const { days, next } = changedDays(root, previous)
     const written: Record<string, number> = {}
     if (days.size > 0) {
-      yield* wh.exec(silverViewsSql(root))
-      yield* wh.exec(allEventsViewSql)
-      yield* wh.exec(
-        `create or replace view dim_sku as select * from read_csv(${sqlString(options.catalog ?? DEFAULT_CATALOG)}, header = true)`,
-      )
+      yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
       const changed = [...days].sort()
       for (const fact of GOLD_FACTS) {
         const affected = (yield* wh.query(
@@ -41,18 +66,16 @@ export const refreshDailyFacts = (root: string, options: { catalog?: string; all
         if (affected.length === 0) continue
         yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
         for (const day of affected) {
-          const dir = join(gold, fact.name, `event_date=${day}`)
-          mkdirSync(dir, { recursive: true })
-          const temp = join(dir, "data.parquet.tmp")
+          const file = join(gold, fact.name, `event_date=${day}`, "data.parquet")
           const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
           if (rows[0]!.n === 0) {
-            rmSync(join(dir, "data.parquet"), { force: true })
+            rmSync(file, { force: true })
             continue
           }
-          yield* wh.exec(
-            `copy (select * exclude (event_date) from fact where event_date = DATE '${day}' order by all) to ${sqlString(temp)} (format parquet)`,
+          yield* writeParquet(
+            `select * exclude (event_date) from fact where event_date = DATE '${day}' order by all`,
+            file,
           )
-          renameSync(temp, join(dir, "data.parquet"))
         }
         written[fact.name] = affected.length
       }

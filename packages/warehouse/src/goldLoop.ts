@@ -1,11 +1,15 @@
 import { Effect } from "effect"
-import { refreshDailyFacts } from "./GoldJobs.ts"
+import { refreshDailyFacts, refreshRealtime } from "./GoldJobs.ts"
 
-/** Refreshes the gold daily facts every `intervalMs`, logging the days it recomputed. Runs until interrupted. */
+/**
+ * Refreshes the "right now" rollups and the daily facts (changed days only) every `intervalMs`, logging the
+ * days it recomputed. Runs until interrupted.
+ */
 export const goldLoop = (root: string, intervalMs: number, log: (line: string) => void) =>
   Effect.gen(function* () {
     for (;;) {
       const started = performance.now()
+      yield* refreshRealtime(root, Date.now())
       const result = yield* refreshDailyFacts(root)
       if (result.changedDays.length > 0) {
         log(

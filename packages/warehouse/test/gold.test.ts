@@ -8,7 +8,7 @@ import { emptyStats, type GeneratedRecord, makeEventStream } from "@shop/generat
 import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
-import { DEFAULT_CATALOG, refreshDailyFacts, Warehouse } from "../src/index.ts"
+import { DEFAULT_CATALOG, refreshDailyFacts, refreshRealtime, Warehouse } from "../src/index.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "gold-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -174,4 +174,27 @@ describe("gold daily facts", () => {
     expect(third).toEqual({ changedDays: [], written: {} })
     expect(readFileSync(dayFile)).toEqual(bytes)
   }, 60_000)
+
+  test("the minute rollups of the last 48 hours add up to Silver, and top products rank by views and revenue", async () => {
+    const now = Date.parse("2026-11-03T12:00:00Z")
+    await Effect.runPromise(refreshRealtime(dir, now).pipe(Effect.provide(Warehouse.layer), Effect.scoped))
+    const rollup = `read_parquet('${dir}/gold/realtime/minute_rollup.parquet')`
+    const [totals] = await query(
+      `select count(*)::INTEGER as minutes, sum(page_views)::INTEGER as views, sum(orders)::INTEGER as orders,
+              sum(net_revenue)::VARCHAR as net from ${rollup}`,
+    )
+    const window = `event_ts >= epoch_ms(${now}) - interval 48 hour and event_ts < epoch_ms(${now}) + interval 1 minute`
+    const [views] = await query(`select count(*)::INTEGER as n from ${silver("page_view")} where ${window}`)
+    const [orders] = await query(
+      `select count(*)::INTEGER as n, (sum(subtotal) - sum(discount))::VARCHAR as net from ${silver("order_placed")} where ${window}`,
+    )
+    expect(totals).toEqual({ minutes: 48 * 60 + 1, views: views!.n, orders: orders!.n, net: orders!.net })
+    const [active] = await query(`select max(active_sessions)::INTEGER as m from ${rollup}`)
+    expect(active!.m).toBeGreaterThan(0)
+    const top = await query(
+      `select ranking, window_minutes, rank, views from read_parquet('${dir}/gold/realtime/top_products.parquet') where ranking = 'views' and window_minutes = 60 order by rank`,
+    )
+    expect(top.length).toBeGreaterThan(0)
+    for (let i = 1; i < top.length; i++) expect(Number(top[i]!.views)).toBeLessThanOrEqual(Number(top[i - 1]!.views))
+  })
 })
