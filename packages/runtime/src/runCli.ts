@@ -1,7 +1,11 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Broker } from "@shop/broker"
-import { Console, Effect } from "effect"
+import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
+
+/** Ctrl-C (SIGINT) is how a person stops a long-running command: exit 0 for it, not 130. */
+const ctrlCIsAStop: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
 /**
  * Runs a CLI command against the configured broker (Kafka when KAFKA_BROKERS is set, else the embedded log
@@ -19,5 +23,5 @@ export const runCli = <Name extends string, Input, E, R>(
     ),
     Effect.provide(NodeServices.layer),
   ) as Effect.Effect<void>
-  NodeRuntime.runMain(program, { disableErrorReporting: true })
+  NodeRuntime.runMain(program, { disableErrorReporting: true, teardown: ctrlCIsAStop })
 }
