@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
@@ -87,15 +87,7 @@ describe("gold daily facts", () => {
     expect(goldByCategory).toEqual(byCategory)
 
     // Funnel: first event of each session by a window, written independently of the gold SQL.
-    const tables = [
-      "page_view",
-      "search",
-      "add_to_cart",
-      "remove_from_cart",
-      "checkout_started",
-      "order_placed",
-      "order_returned",
-    ]
+    const tables = EVENT_TYPES
     const union = tables
       .map(
         (t) =>
