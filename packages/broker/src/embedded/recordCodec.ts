@@ -29,12 +29,26 @@ export interface EncodedInput {
 
 export const encodedSize = (r: EncodedInput): number => HEADER_BYTES + (r.key?.length ?? 0) + r.value.length
 
-/** Encodes records with consecutive offsets from `firstOffset` into one buffer (one write, one fsync). */
+// Reused between batches: a fresh multi-MB buffer per batch costs page faults and GC (appends are synchronous,
+// so one buffer per process is enough). Batches above the cap get their own buffer, so a rare huge batch
+// does not pin its memory for the life of the process.
+const SCRATCH_CAP = 16 * 1024 * 1024
+let scratch = new Uint8Array(0)
+
+/**
+ * Encodes records with consecutive offsets from `firstOffset` into one buffer (one write, one fsync).
+ * The result may be a view into a shared scratch buffer: use it before the next call.
+ */
 export const encodeRecords = (records: ReadonlyArray<EncodedInput>, firstOffset: number): Uint8Array => {
   let total = 0
   for (const r of records) total += encodedSize(r)
-  const buf = new Uint8Array(total)
-  const view = new DataView(buf.buffer)
+  let buf: Uint8Array
+  if (total > SCRATCH_CAP) buf = new Uint8Array(total)
+  else {
+    if (scratch.length < total) scratch = new Uint8Array(Math.min(SCRATCH_CAP, Math.max(total, scratch.length * 2)))
+    buf = scratch
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let pos = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!
@@ -56,7 +70,7 @@ export const encodeRecords = (records: ReadonlyArray<EncodedInput>, firstOffset:
     view.setUint32(pos + 4, Bun.hash.crc32(buf.subarray(pos + 8, pos + size)))
     pos += size
   }
-  return buf
+  return buf.subarray(0, total)
 }
 
 export type DecodeStop = "end" | "incomplete" | "corrupt"

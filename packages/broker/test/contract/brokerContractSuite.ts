@@ -79,6 +79,61 @@ export const brokerContractSuite = (name: string, makeLayer: () => Layer.Layer<B
         }),
       ))
 
+    test("random binary values (invalid UTF-8, zero bytes, 256 KiB) come back byte for byte", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          const topic = unique("t-binary")
+          yield* broker.createTopic({ name: topic, partitions: 1 })
+          const random = (n: number) => crypto.getRandomValues(new Uint8Array(n))
+          const values = [
+            random(256 * 1024),
+            new Uint8Array([0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80]), // never valid UTF-8
+            new Uint8Array(0),
+            random(1),
+            random(4096),
+          ]
+          yield* broker.produce(
+            topic,
+            values.map((value) => ({ key: null, value, partition: 0 })),
+          )
+          const consumer = yield* broker.consumer({ groupId: unique("g-binary"), topics: [topic], fromBeginning: true })
+          const got = yield* pollN(consumer, values.length)
+          expect(got.map((r) => r.value.length)).toEqual(values.map((v) => v.length))
+          got.forEach((r, i) => {
+            expect(Buffer.from(r.value).equals(Buffer.from(values[i]!))).toBe(true)
+          })
+          expect(got.every((r) => r.key === null)).toBe(true)
+        }),
+      ))
+
+    test("records without a key are spread over all partitions; a missing timestamp is the produce time", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          const topic = unique("t-nokey")
+          yield* broker.createTopic({ name: topic, partitions: 3 })
+          const before = Date.now()
+          const positions = yield* broker.produce(
+            topic,
+            Array.from({ length: 30 }, (_, i) => ({ key: null, value: `n${i}` })),
+          )
+          const after = Date.now()
+          expect(new Set(positions.map((p) => p.partition))).toEqual(new Set([0, 1, 2]))
+          const ends = yield* broker.endOffsets(topic)
+          expect(ends.reduce((sum, e) => sum + e.offset, 0)).toBe(30)
+          const consumer = yield* broker.consumer({ groupId: unique("g-nokey"), topics: [topic], fromBeginning: true })
+          const got = yield* pollN(consumer, 30)
+          expect(got).toHaveLength(30)
+          for (const r of got) {
+            expect(Number.isInteger(r.timestamp)).toBe(true)
+            // Generous bounds: a broker may stamp the batch a moment before or after our clock readings.
+            expect(r.timestamp).toBeGreaterThanOrEqual(before - 5_000)
+            expect(r.timestamp).toBeLessThanOrEqual(after + 5_000)
+          }
+        }),
+      ))
+
     test("keys land on Kafka's murmur2 partition", () =>
       run(
         Effect.gen(function* () {
@@ -135,6 +190,42 @@ export const brokerContractSuite = (name: string, makeLayer: () => Layer.Layer<B
           const rest = yield* pollN(c2, 6)
           expect(rest.map((r) => text(r.value))).toEqual(["r4", "r5", "r6", "r7", "r8", "r9"])
           expect(yield* broker.listGroups).toContain(groupId)
+        }),
+      ))
+
+    test("offsets are committed per partition; a never-committed group has none", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          const topic = unique("t-offsets")
+          const groupId = unique("g-offsets")
+          yield* broker.createTopic({ name: topic, partitions: 3 })
+          yield* broker.produce(
+            topic,
+            [0, 1, 2, 0, 1, 0].map((partition, i) => ({ key: null, value: `o${i}`, partition })),
+          )
+          expect(yield* broker.committedOffsets(groupId, topic)).toEqual([])
+          expect((yield* broker.startOffsets(topic)).map((o) => o.offset)).toEqual([0, 0, 0])
+          expect((yield* broker.endOffsets(topic)).map((o) => o.offset)).toEqual([3, 2, 1])
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              const c = yield* broker.consumer({ groupId, topics: [topic], fromBeginning: true })
+              const got = yield* pollN(c, 6)
+              expect(got).toHaveLength(6)
+              yield* c.commit([
+                { topic, partition: 0, offset: 2 },
+                { topic, partition: 2, offset: 1 },
+              ])
+            }),
+          )
+          expect(yield* broker.committedOffsets(groupId, topic)).toEqual([
+            { topic, partition: 0, offset: 2 },
+            { topic, partition: 2, offset: 1 },
+          ])
+          // Partition 0 resumes after its commit, 1 (never committed) from the beginning, 2 is done.
+          const c2 = yield* broker.consumer({ groupId, topics: [topic], fromBeginning: true })
+          const rest = yield* pollN(c2, 3)
+          expect(rest.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(["0:2", "1:0", "1:1"])
         }),
       ))
 
