@@ -1,12 +1,15 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
+import { allBench } from "./all.ts"
 import { brokerBench } from "./broker.ts"
+import { goldBench } from "./gold.ts"
+import { soakBench } from "./soak.ts"
 import { streamBench } from "./stream.ts"
 
 const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks: each prints its figures and saves them under bench/results/"),
-  Command.withSubcommands([brokerBench, streamBench]),
+  Command.withSubcommands([brokerBench, streamBench, goldBench, soakBench, allBench]),
 )
 
 Command.run(bench, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 
 export interface Figure {
@@ -32,4 +32,38 @@ export const report = (bench: string, figures: ReadonlyArray<Figure>, context: R
   } catch {}
   writeFileSync(file, JSON.stringify({ bench, at: new Date().toISOString(), commit, context, figures }, null, 2))
   console.log(`  (saved ${file})`)
+}
+
+/**
+ * Follows a child's peak RSS (VmHWM in /proc) until `stop()`. A child's own rusage maxRSS is not usable: Linux
+ * carries the parent's high-water mark over exec when the child was spawned with a shared address space.
+ */
+export const watchPeakRss = (pid: number) => {
+  let peakKb = 0
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+      if (m !== null) peakKb = Math.max(peakKb, Number(m[1]))
+    } catch {
+      // The process has exited; keep the last sample.
+    }
+  }
+  sample()
+  const timer = setInterval(sample, 50)
+  return {
+    /** Current resident set size in MB (0 once the process is gone). */
+    rssMb: () => {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+        return m === null ? 0 : Number(m[1]) / 1024
+      } catch {
+        return 0
+      }
+    },
+    stop: () => {
+      clearInterval(timer)
+      sample()
+      return peakKb / 1024
+    },
+  }
 }

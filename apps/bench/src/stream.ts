@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
@@ -6,9 +6,10 @@ import { TOPIC_RAW, validate } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { encodeParquet } from "@shop/lake"
 import { Deduplicator, routeBatch } from "@shop/stream"
+import { sqlString, Warehouse } from "@shop/warehouse"
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
-import { type Figure, report } from "./report.ts"
+import { type Figure, report, watchPeakRss } from "./report.ts"
 
 const rate = (n: number, ms: number) => n / (ms / 1000)
 const STREAM_MAIN = resolve(import.meta.dir, "../../stream/src/main.ts")
@@ -21,7 +22,7 @@ const shares = (partitions: number, workers: number) =>
 
 /** Runs `bun run pipeline --available-now` as N worker processes over one broker; wall time and peak RSS. */
 const runPipeline = async (root: string, brokerDir: string, workers: number, partitions: number, batch: number) => {
-  const dataDir = join(root, `lake-${workers}w`)
+  const dataDir = join(root, `lake-${partitions}p-${workers}w`)
   mkdirSync(dataDir, { recursive: true })
   symlinkSync(brokerDir, join(dataDir, "broker"))
   const t0 = performance.now()
@@ -31,17 +32,73 @@ const runPipeline = async (root: string, brokerDir: string, workers: number, par
       { env: { ...process.env, DATA_DIR: dataDir }, stdout: "ignore", stderr: "pipe" },
     ),
   )
+  const watches = children.map((c) => watchPeakRss(c.pid))
   const codes = await Promise.all(children.map((c) => c.exited))
   const ms = performance.now() - t0
+  const rss = Math.max(...watches.map((w) => w.stop()))
   if (codes.some((c) => c !== 0)) {
     throw new Error(
       `pipeline worker failed: ${await new Response(children[codes.findIndex((c) => c !== 0)]!.stderr).text()}`,
     )
   }
-  // A child's maxRSS is reported in bytes (the process's own, in KB).
-  const rss = Math.max(...children.map((c) => (c.resourceUsage()?.maxRSS ?? 0) / 1024 / 1024))
   return { ms, rss }
 }
+
+interface Produced {
+  readonly bytes: number
+  /** The first 100k records, for the single-stage figures. */
+  readonly sample: ReadonlyArray<GeneratedRecord>
+}
+
+/** The same generated events (seeded) into a fresh embedded broker whose events.raw has `partitions`. */
+const produceEvents = (brokerDir: string, partitions: number, events: number) =>
+  Effect.gen(function* () {
+    const stream = makeEventStream({
+      seed: 1,
+      start: Date.parse("2026-11-01T00:00:00Z"),
+      eps: 20,
+      badRate: 0.01,
+      dupRate: 0.01,
+      lateRate: 0.01,
+      seasonality: true,
+    })
+    const sample: Array<GeneratedRecord> = []
+    let bytes = 0
+    const broker = yield* Broker
+    yield* broker.createTopic({ name: TOPIC_RAW, partitions })
+    yield* ensureDefaultTopics
+    for (let sent = 0; sent < events; ) {
+      const chunk: Array<GeneratedRecord> = []
+      while (chunk.length < 10_000 && sent + chunk.length < events) chunk.push(stream.next().value as GeneratedRecord)
+      for (const r of chunk) bytes += Buffer.byteLength(r.value)
+      if (sample.length < 100_000) sample.push(...chunk)
+      yield* broker.produce(TOPIC_RAW, chunk)
+      sent += chunk.length
+    }
+    return { bytes, sample } satisfies Produced
+  }).pipe(Effect.provide(layerEmbeddedAt(brokerDir)), Effect.scoped)
+
+/**
+ * For scale: DuckDB's own Parquet writer on the same events (loaded untimed from JSON lines into a table,
+ * then timed `COPY ... (format parquet)`), the native rate our JS encoder is compared with.
+ */
+const duckdbParquetRate = (root: string, sample: ReadonlyArray<GeneratedRecord>) =>
+  Effect.gen(function* () {
+    const wh = yield* Warehouse
+    const lines = join(root, "sample.ndjson")
+    writeFileSync(lines, sample.map((r) => r.value.replaceAll("\n", " ")).join("\n"))
+    yield* wh.exec(
+      `create table sample as select * from read_json(${sqlString(lines)}, format = 'newline_delimited', ignore_errors = true, union_by_name = true)`,
+    )
+    const n = Number((yield* wh.query("select count(*)::INTEGER as n from sample"))[0]!.n)
+    const t = performance.now()
+    yield* wh.exec(`copy sample to ${sqlString(join(root, "sample.parquet"))} (format parquet)`)
+    return {
+      name: "for scale: DuckDB's Parquet writer, same events",
+      value: rate(n, performance.now() - t),
+      unit: "events/s",
+    }
+  }).pipe(Effect.provide(Warehouse.layer))
 
 /**
  * Sustained events/s from the embedded broker into committed Bronze + Silver: the real pipeline processes
@@ -52,52 +109,39 @@ export const streamBench = Command.make(
   "stream",
   {
     events: Flag.Int("events").pipe(Flag.withDescription("Events to process"), Flag.withDefault(600_000)),
-    partitions: Flag.Int("partitions").pipe(Flag.withDescription("Partitions of events.raw"), Flag.withDefault(6)),
+    partitions: Flag.String("partitions").pipe(
+      Flag.withDescription("Partition counts of events.raw to measure, one run each"),
+      Flag.withDefault("1,3,6"),
+    ),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker processes for the scaled run"), Flag.withDefault(2)),
-    batch: Flag.Int("batch").pipe(Flag.withDescription("Micro-batch size bound"), Flag.withDefault(50_000)),
+    batch: Flag.Int("batch").pipe(Flag.withDescription("Micro-batch size bound"), Flag.withDefault(10_000)),
   },
   ({ events, partitions, workers, batch }) =>
     Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "bench-stream-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
-      const brokerDir = join(root, "broker")
-      process.stderr.write(`producing ${events} generated events into ${partitions} partitions (not timed)...\n`)
-      const stream = makeEventStream({
-        seed: 1,
-        start: Date.parse("2026-11-01T00:00:00Z"),
-        eps: 20,
-        badRate: 0.01,
-        dupRate: 0.01,
-        lateRate: 0.01,
-        seasonality: true,
-      })
-      const sample: Array<GeneratedRecord> = []
-      let bytes = 0
-      yield* Effect.gen(function* () {
-        const broker = yield* Broker
-        yield* broker.createTopic({ name: TOPIC_RAW, partitions })
-        yield* ensureDefaultTopics
-        for (let sent = 0; sent < events; ) {
-          const chunk: Array<GeneratedRecord> = []
-          while (chunk.length < 10_000 && sent + chunk.length < events)
-            chunk.push(stream.next().value as GeneratedRecord)
-          for (const r of chunk) bytes += Buffer.byteLength(r.value)
-          if (sample.length < 100_000) sample.push(...chunk)
-          yield* broker.produce(TOPIC_RAW, chunk)
-          sent += chunk.length
-        }
-      }).pipe(Effect.provide(layerEmbeddedAt(brokerDir)))
-
+      const counts = partitions.split(",").map(Number)
       const figures: Array<Figure> = []
-      for (const w of [1, workers]) {
-        process.stderr.write(`pipeline with ${w} worker process(es)...\n`)
-        const run = yield* Effect.promise(() => runPipeline(root, brokerDir, w, partitions, batch))
-        figures.push(
-          { name: `pipeline, ${w} worker(s)`, value: rate(events, run.ms), unit: "events/s" },
-          { name: `pipeline, ${w} worker(s)`, value: bytes / 1e6 / (run.ms / 1000), unit: "MB/s of JSON" },
-          { name: `pipeline, ${w} worker(s): peak RSS per process`, value: run.rss, unit: "MB" },
-        )
+      let produced: Produced | undefined
+      for (const p of counts) {
+        const brokerDir = join(root, `broker-${p}p`)
+        process.stderr.write(`producing ${events} generated events into ${p} partition(s) (not timed)...\n`)
+        produced = yield* produceEvents(brokerDir, p, events)
+        const bytes = produced.bytes
+        // One process per core at most; on the widest topic also one process, to show what a second adds.
+        const runs = [...new Set(p === Math.max(...counts) ? [1, Math.min(workers, p)] : [Math.min(workers, p)])]
+        for (const w of runs) {
+          process.stderr.write(`pipeline over ${p} partition(s) with ${w} worker process(es)...\n`)
+          const run = yield* Effect.promise(() => runPipeline(root, brokerDir, w, p, batch))
+          const label = `pipeline, ${p} partition(s), ${w} worker(s)`
+          figures.push(
+            { name: label, value: rate(events, run.ms), unit: "events/s" },
+            { name: label, value: bytes / 1e6 / (run.ms / 1000), unit: "MB/s of JSON" },
+            { name: `${label}: peak RSS per process`, value: run.rss, unit: "MB" },
+          )
+        }
       }
+      const { sample, bytes } = produced!
 
       // Each stage alone on a sample of the same events, for scale.
       const encoded = sample.map((r) => new TextEncoder().encode(r.value))
@@ -140,6 +184,7 @@ export const streamBench = Command.make(
           unit: "events/s",
         },
       )
+      figures.push(yield* duckdbParquetRate(root, sample))
       report("stream", figures, {
         events,
         partitions,

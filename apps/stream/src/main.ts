@@ -27,7 +27,7 @@ const command = Command.make(
     ),
     batchRecords: Flag.Int("batch-records").pipe(
       Flag.withDescription("Micro-batch size bound"),
-      Flag.withDefault(50_000),
+      Flag.withDefault(10_000),
     ),
     batchMs: Flag.Int("batch-ms").pipe(Flag.withDescription("Micro-batch time bound (ms)"), Flag.withDefault(500)),
   },

@@ -56,7 +56,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const prefix = options.partitions === undefined ? "[stream]" : `[stream ${options.partitions.join(",")}]`
     const log = options.log ?? ((line: string) => process.stderr.write(`${line.replace("[stream]", prefix)}\n`))
     const groupId = options.groupId ?? "stream-processor"
-    const maxBatchRecords = options.maxBatchRecords ?? 50_000
+    const maxBatchRecords = options.maxBatchRecords ?? 10_000
     const maxBatchMs = options.maxBatchMs ?? 500
     const metricsPath = options.metricsPath ?? join(lake.root, "_metrics", "stream.json")
     const metrics = new StreamMetrics()

@@ -56,6 +56,14 @@ export const refreshDailyFacts = (root: string, options: { catalog?: string; all
     const previous: GoldProgress = options.all === true ? {} : readProgress(progressPath)
     const { days, next } = changedDays(root, previous)
     const written: Record<string, number> = {}
+    if (options.all === true) {
+      // Every day Silver holds, also files that no commit log names (a restored or scaled-up lake).
+      yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+      for (const row of yield* wh.query(
+        "select distinct strftime(event_date, '%Y-%m-%d') as d from all_events where event_date is not null",
+      ))
+        days.add(row.d as string)
+    }
     if (days.size > 0) {
       yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
       const changed = [...days].sort()
