@@ -1,0 +1,6 @@
+export * from "./DashboardServer.ts"
+export * from "./dashboardLayer.ts"
+export * from "./LiveData.ts"
+export * from "./LiveState.ts"
+export * from "./liveSql.ts"
+export * from "./money.ts"
