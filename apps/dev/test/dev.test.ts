@@ -13,7 +13,7 @@ const main = join(import.meta.dir, "..", "src", "main.ts")
 /** Runs `bun run dev` for a while, stops it with Ctrl-C (SIGINT), returns how many records it says it sent. */
 const runDevFor = async (ms: number): Promise<number> => {
   const proc = Bun.spawn(["bun", main, "--eps", "300"], {
-    env: { ...process.env, DATA_DIR: dataDir },
+    env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0" },
     stdout: "pipe",
     stderr: "pipe",
   })
@@ -22,6 +22,7 @@ const runDevFor = async (ms: number): Promise<number> => {
   await proc.exited
   const stderr = await new Response(proc.stderr).text()
   expect(stderr).toContain("events/s into events.raw")
+  expect(stderr).toMatch(/Dashboard: http:\/\/localhost:\d+/)
   const sent = /generator\] stopped after (\d+) records/.exec(stderr)
   if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
   return Number(sent[1])
