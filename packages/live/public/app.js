@@ -62,8 +62,18 @@ const setSpark = (chart, minutes, pick) => {
 }
 
 let seenOrders = new Set()
+// For the browser spec and the curious: how long after its lake commit each batch reached this page.
+const pulse = { updates: 0, lastCommitAt: null, delays: [] }
+window.__pulse = pulse
 
 const render = (s) => {
+  pulse.updates++
+  if (s.health.lastCommitAt !== null && s.health.lastCommitAt !== pulse.lastCommitAt) {
+    // The first snapshot may carry an old commit (the page just opened): only later ones measure delivery.
+    if (pulse.lastCommitAt !== null) pulse.delays.push(Date.now() - Date.parse(s.health.lastCommitAt))
+    pulse.lastCommitAt = s.health.lastCommitAt
+    if (pulse.delays.length > 1000) pulse.delays.shift()
+  }
   $("as-of").textContent = time.format(s.asOf)
   const last = s.summary.lastMinute
   const cur = s.summary.currentMinute
