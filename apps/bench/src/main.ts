@@ -2,11 +2,12 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { brokerBench } from "./broker.ts"
+import { freshnessBench } from "./freshness.ts"
 import { streamBench } from "./stream.ts"
 
 const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks: each prints its figures and saves them under bench/results/"),
-  Command.withSubcommands([brokerBench, streamBench]),
+  Command.withSubcommands([brokerBench, streamBench, freshnessBench]),
 )
 
 Command.run(bench, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
