@@ -45,12 +45,12 @@ export const freshnessBench = Command.make(
     eps: Flag.Int("eps").pipe(Flag.withDescription("Generator events per second"), Flag.withDefault(1_000)),
     seconds: Flag.Int("seconds").pipe(Flag.withDescription("How long the generator runs"), Flag.withDefault(60)),
     batchMs: Flag.Int("batch-ms").pipe(
-      Flag.withDescription("Stream processor micro-batch time bound"),
+      Flag.withDescription("Stream processor micro-batch time bound (bun run dev: 500)"),
       Flag.withDefault(500),
     ),
     goldIntervalMs: Flag.Int("gold-interval-ms").pipe(
-      Flag.withDescription("Pause between gold refreshes"),
-      Flag.withDefault(1_000),
+      Flag.withDescription("Pause between gold refreshes (bun run dev: 5000)"),
+      Flag.withDefault(5_000),
     ),
   },
   ({ eps, seconds, batchMs, goldIntervalMs }) =>

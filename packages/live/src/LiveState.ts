@@ -60,6 +60,8 @@ interface Minute {
   netCents: number
   dlq: number
   sessions: Set<string>
+  /** Bumped when `sessions` grows, so active-session counts are recomputed only for minutes that changed. */
+  version: number
   productViews: Map<string, number>
   productRevenue: Map<string, { cents: number; units: number }>
 }
@@ -103,6 +105,7 @@ const emptyMinute = (): Minute => ({
   netCents: 0,
   dlq: 0,
   sessions: new Set(),
+  version: 0,
   productViews: new Map(),
   productRevenue: new Map(),
 })
@@ -114,6 +117,7 @@ export class LiveState {
   private dlqRows: Array<DlqRow> = []
   /** Records the stream processor took in, by the minute of their batch's newest record timestamp. */
   private readonly recordsIn = new Map<number, number>()
+  private readonly activeCache = new Map<number, { key: string; count: number }>()
   newestEventTs: number | null = null
   ordersSeen = 0
 
@@ -156,7 +160,10 @@ export class LiveState {
       const m = this.minute(r.ts, now)
       if (m === undefined) continue
       m.events++
-      m.sessions.add(r.sessionId)
+      if (!m.sessions.has(r.sessionId)) {
+        m.sessions.add(r.sessionId)
+        m.version++
+      }
       if (r.type === "page_view") {
         m.pageViews++
         if (r.pageType === "product" && r.sku != null) m.productViews.set(r.sku, (m.productViews.get(r.sku) ?? 0) + 1)
@@ -213,6 +220,7 @@ export class LiveState {
   /** Drops what is older than the page shows. */
   prune(now: number): void {
     for (const k of this.minutes.keys()) if (k < now - KEEP_MS) this.minutes.delete(k)
+    for (const k of this.activeCache.keys()) if (k < now - KEEP_MS) this.activeCache.delete(k)
     for (const k of this.recordsIn.keys()) if (k < now - KEEP_MS) this.recordsIn.delete(k)
     for (const k of this.seconds.keys()) if (k < now - 2 * MINUTE) this.seconds.delete(k)
   }
@@ -241,15 +249,11 @@ export class LiveState {
 
   private point(minute: number): MinutePoint {
     const m = this.minutes.get(minute) ?? emptyMinute()
-    const active = new Set<string>()
-    for (let k = minute - 4 * MINUTE; k <= minute; k += MINUTE) {
-      for (const s of this.minutes.get(k)?.sessions ?? []) active.add(s)
-    }
     return {
       minute,
       events: m.events,
       pageViews: m.pageViews,
-      activeSessions: active.size,
+      activeSessions: this.activeSessions(minute),
       addToCarts: m.addToCarts,
       checkouts: m.checkouts,
       orders: m.orders,
@@ -258,6 +262,24 @@ export class LiveState {
       dlq: m.dlq,
       source: "live",
     }
+  }
+
+  /** Distinct sessions with an event in this minute or the four before it. */
+  private activeSessions(minute: number): number {
+    const window: Array<Minute> = []
+    let key = ""
+    for (let k = minute - 4 * MINUTE; k <= minute; k += MINUTE) {
+      const m = this.minutes.get(k)
+      if (m === undefined) continue
+      window.push(m)
+      key += `${k}:${m.version},`
+    }
+    const cached = this.activeCache.get(minute)
+    if (cached !== undefined && cached.key === key) return cached.count
+    const active = new Set<string>()
+    for (const m of window) for (const s of m.sessions) active.add(s)
+    this.activeCache.set(minute, { key, count: active.size })
+    return active.size
   }
 
   /** Events, orders and net revenue with `event_ts` in the 60 whole seconds up to and including now's second. */
