@@ -174,9 +174,11 @@ const render = (s) => {
 const connect = () => {
   const source = new EventSource("/api/stream")
   source.addEventListener("snapshot", (e) => {
-    $("conn").className = "pill pill-live"
-    $("conn").textContent = "live"
-    render(JSON.parse(e.data))
+    const snapshot = JSON.parse(e.data)
+    const ready = snapshot.health.ingest.ready
+    $("conn").className = ready ? "pill pill-live" : "pill pill-wait"
+    $("conn").textContent = ready ? "live" : "catching up…"
+    render(snapshot)
   })
   source.onerror = () => {
     $("conn").className = "pill pill-down"

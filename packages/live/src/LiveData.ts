@@ -83,6 +83,8 @@ export interface Health {
     readonly bootstrapMs: number
     readonly lastIngestMs: number
     readonly unreadable: number
+    /** False until the commits from before the start are folded in. */
+    readonly ready: boolean
   }
 }
 
@@ -379,19 +381,23 @@ const makeLiveData = (options: LiveOptions) =>
               at: d.sourceTs,
             })),
           },
-          ingest: { ...ingest, liveFrom: state.liveFrom },
+          ingest: { ...ingest, liveFrom: state.liveFrom, ready: state.ready },
         },
       }
     }
 
-    // Bootstrap: every committed batch whose newest record is recent enough; then follow the logs.
-    const t0 = performance.now()
-    yield* fold(tail.poll().filter((e) => e.maxRecordTs >= recordFrom))
-    ingest.bootstrapMs = Math.round(performance.now() - t0)
+    // Bootstrap (in the background, so the page is up at once and shows gold meanwhile): every committed batch
+    // whose newest record is recent enough; then follow the logs.
+    const bootstrap = Effect.gen(function* () {
+      const t0 = performance.now()
+      yield* fold(tail.poll().filter((e) => e.maxRecordTs >= recordFrom))
+      ingest.bootstrapMs = Math.round(performance.now() - t0)
+      state.ready = true
+      log(
+        `[dashboard] folded ${ingest.commits} recent commits (${ingest.files} files) in ${ingest.bootstrapMs} ms; live from ${new Date(state.liveFrom).toISOString()}`,
+      )
+    })
     yield* refreshGold
-    log(
-      `[dashboard] folded ${ingest.commits} recent commits (${ingest.files} files) in ${ingest.bootstrapMs} ms; live from ${new Date(state.liveFrom).toISOString()}`,
-    )
 
     const notify = () => {
       for (const l of listeners) l()
@@ -400,6 +406,7 @@ const makeLiveData = (options: LiveOptions) =>
     let lastGold = 0
     yield* Effect.forkScoped(
       Effect.gen(function* () {
+        yield* bootstrap
         for (;;) {
           const entries = tail.poll()
           if (entries.length > 0) {

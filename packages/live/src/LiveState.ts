@@ -120,6 +120,8 @@ export class LiveState {
   private readonly activeCache = new Map<number, { key: string; count: number }>()
   newestEventTs: number | null = null
   ordersSeen = 0
+  /** False while the commits from before the start are still being folded in: nothing is complete yet. */
+  ready = false
 
   /**
    * @param liveFrom the first minute whose events all reach this state: events are accepted up to 5 minutes
@@ -227,7 +229,7 @@ export class LiveState {
 
   /** Whether every event of minutes `from` onwards has reached this state. */
   covers(from: number): boolean {
-    return from >= this.liveFrom
+    return this.ready && from >= this.liveFrom
   }
 
   /** The minute series ending with the current minute; minutes this state does not cover come from `gold`. */

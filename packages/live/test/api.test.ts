@@ -44,7 +44,10 @@ const startDashboard = async (bootstrapMinutes: number) => {
     Layer.buildWithScope(dashboardLayer({ root: dir, port: 0, bootstrapMinutes, log: () => {} }), scope),
   )
   const url = Context.get(ctx, DashboardServer).url
-  return { get: async <T = Snapshot>(path: string): Promise<T> => (await fetch(`${url}${path}`)).json() as Promise<T> }
+  const get = async <T = Snapshot>(path: string): Promise<T> => (await fetch(`${url}${path}`)).json() as Promise<T>
+  // It listens at once and folds the recent commits in the background.
+  for (let i = 0; i < 200 && !(await get<Snapshot["health"]>("/api/health")).ingest.ready; i++) await Bun.sleep(25)
+  return { get }
 }
 
 // Independent of the dashboard's code: plain globs over the Silver files.
