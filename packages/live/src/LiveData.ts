@@ -1,21 +1,14 @@
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { CommitLogTail, type TailedEntry } from "@shop/lake"
-import { DEFAULT_CATALOG, type Row, Warehouse, type WarehouseError } from "@shop/warehouse"
+import { CommitLogTail } from "@shop/lake"
+import { DEFAULT_CATALOG, Warehouse, type WarehouseError } from "@shop/warehouse"
 import { Context, Effect, Layer } from "effect"
-import { floorMinute, LiveState, MINUTE, type MinutePoint, type OrderRow } from "./LiveState.ts"
-import {
-  catalogSql,
-  dlqRowsSql,
-  EVENT_TABLES,
-  eventRowsSql,
-  goldDaySql,
-  goldMinutesSql,
-  goldTopProductsSql,
-  orderItemRowsSql,
-  orderRowsSql,
-} from "./liveSql.ts"
+import { foldCommits, type IngestCounters, num } from "./foldCommits.ts"
+import { makeGoldView } from "./GoldView.ts"
+import { floorMinute, LiveState, MINUTE } from "./LiveState.ts"
+import { catalogSql } from "./liveSql.ts"
 import { centsToDecimal } from "./money.ts"
+import { buildSummary, type Health, type RecentOrder, type Snapshot, type TopProducts, withMoney } from "./Snapshot.ts"
 
 export interface LiveOptions {
   /** The lake root ($DATA_DIR). */
@@ -27,78 +20,6 @@ export interface LiveOptions {
   readonly catalog?: string
   readonly log?: (line: string) => void
 }
-
-type Funnel = Record<string, string | number | null>
-
-/** What the page shows, as the JSON API returns it. Money is integer cents plus an exact decimal string. */
-export interface Snapshot {
-  readonly asOf: number
-  readonly summary: ReturnType<typeof buildSummary>
-  readonly minutes: ReadonlyArray<MinutePoint & { readonly netRevenue: string }>
-  readonly topProducts: ReadonlyArray<TopProducts>
-  readonly recentOrders: ReadonlyArray<RecentOrder>
-  readonly health: Health
-}
-
-export interface RecentOrder extends OrderRow {
-  readonly total: string
-  readonly netRevenue: string
-}
-
-export interface TopProducts {
-  readonly windowMinutes: number
-  readonly source: "live" | "gold" | "none"
-  readonly byViews: ReadonlyArray<{ sku: string; name: string; category: string; views: number }>
-  readonly byRevenue: ReadonlyArray<{
-    sku: string
-    name: string
-    category: string
-    revenueCents: number
-    revenue: string
-    units: number
-  }>
-}
-
-export interface Health {
-  readonly lag: {
-    readonly total: number | null
-    readonly partitions: ReadonlyArray<{ partition: number; committed: number; end: number; lag: number }>
-    readonly metricsUpdatedAt: string | null
-  }
-  readonly newestEventTs: number | null
-  /** now - newest Silver event_ts, ms. */
-  readonly freshnessMs: number | null
-  readonly lastCommitAt: string | null
-  readonly dlq: {
-    readonly minutes: number
-    readonly records: number
-    readonly dlq: number
-    readonly rate: number
-    readonly recent: ReadonlyArray<{ code: string; message: string; partition: number; offset: number; at: number }>
-  }
-  readonly ingest: {
-    readonly commits: number
-    readonly files: number
-    readonly liveFrom: number
-    readonly bootstrapMs: number
-    readonly lastIngestMs: number
-    readonly unreadable: number
-    /** False until the commits from before the start are folded in. */
-    readonly ready: boolean
-  }
-}
-
-const buildSummary = (state: LiveState, now: number, point: MinutePoint | undefined, funnel: Funnel | null) => {
-  const last = state.lastSixtySeconds(now)
-  return {
-    lastMinute: { ...last, netRevenue: centsToDecimal(last.netCents) },
-    activeSessions: point?.activeSessions ?? 0,
-    currentMinute: point ?? null,
-    funnel,
-  }
-}
-
-const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v))
 
 /**
  * The dashboard's data. It follows the lake's commit logs (every 100 ms) and folds the rows of each newly
@@ -141,167 +62,16 @@ const makeLiveData = (options: LiveOptions) =>
     }
     const product = (sku: string) => catalog.get(sku) ?? { name: sku, category: "unknown" }
 
-    const ingest = { commits: 0, files: 0, bootstrapMs: 0, lastIngestMs: 0, unreadable: 0 }
-    let lastCommitAt: string | null = null
-
-    /** Runs a query over a list of files in chunks; a file that vanished (compaction) is counted, not fatal. */
-    const readFiles = (paths: ReadonlyArray<string>, sql: (p: ReadonlyArray<string>) => string) =>
-      Effect.gen(function* () {
-        const rows: Array<Row> = []
-        for (let i = 0; i < paths.length; i += 2_000) {
-          const chunk = paths.slice(i, i + 2_000)
-          const got = yield* wh.query(sql(chunk)).pipe(
-            Effect.catch((e) =>
-              Effect.sync(() => {
-                ingest.unreadable += chunk.length
-                log(`[dashboard] could not read ${chunk.length} files: ${e.message}`)
-                return [] as ReadonlyArray<Row>
-              }),
-            ),
-          )
-          rows.push(...got)
-        }
-        return rows
-      })
-
-    const fold = (entries: ReadonlyArray<TailedEntry>) =>
-      Effect.gen(function* () {
-        const now = Date.now()
-        const byTable = new Map<string, Array<string>>()
-        for (const e of entries) {
-          ingest.commits++
-          lastCommitAt = e.committedAt
-          for (const f of e.files) {
-            if (f.table === "bronze/events") {
-              state.addRecordsIn(f.rows, e.maxRecordTs, now)
-              continue
-            }
-            const list = byTable.get(f.table) ?? []
-            list.push(join(root, f.path))
-            byTable.set(f.table, list)
-            ingest.files++
-          }
-        }
-        for (const table of EVENT_TABLES) {
-          const paths = byTable.get(`silver/${table}`)
-          if (paths === undefined) continue
-          if (table === "order_placed") {
-            const rows = yield* readFiles(paths, orderRowsSql)
-            state.addOrders(
-              rows.map((r) => ({
-                orderId: String(r.order_id),
-                sessionId: String(r.session_id),
-                userId: r.user_id === null ? null : String(r.user_id),
-                ts: num(r.ts),
-                recordTs: num(r.record_ts),
-                units: num(r.units),
-                lineCount: num(r.line_count),
-                netCents: num(r.net_cents),
-                totalCents: num(r.total_cents),
-                paymentMethod: String(r.payment_method),
-                country: String(r.country),
-                device: String(r.device),
-              })),
-              now,
-            )
-            state.addEvents(
-              rows.map((r) => ({ type: table, sessionId: String(r.session_id), ts: num(r.ts) })),
-              now,
-            )
-            continue
-          }
-          const rows = yield* readFiles(paths, (p) => eventRowsSql(table, p))
-          state.addEvents(
-            rows.map((r) => ({
-              type: table,
-              sessionId: String(r.session_id),
-              ts: num(r.ts),
-              pageType: (r.page_type as string | null | undefined) ?? null,
-              sku: (r.sku as string | null | undefined) ?? null,
-            })),
-            now,
-          )
-        }
-        const items = byTable.get("silver/order_item")
-        if (items !== undefined) {
-          const rows = yield* readFiles(items, orderItemRowsSql)
-          state.addOrderItems(
-            rows.map((r) => ({
-              sku: String(r.sku),
-              ts: num(r.ts),
-              quantity: num(r.quantity),
-              lineTotalCents: num(r.line_total_cents),
-            })),
-            now,
-          )
-        }
-        const dlq = byTable.get("bronze/dlq")
-        if (dlq !== undefined) {
-          const rows = yield* readFiles(dlq, dlqRowsSql)
-          state.addDlq(
-            rows.map((r) => ({
-              code: String(r.error_code),
-              message: String(r.error_message),
-              partition: num(r.source_partition),
-              offset: num(r.source_offset),
-              sourceTs: num(r.source_ts),
-            })),
-            now,
-          )
-        }
-        state.prune(now)
-      })
-
-    // Gold: the history before this process started, and today's funnel. Re-read when a file changes.
-    const gold = {
-      minutes: new Map<number, Omit<MinutePoint, "source">>(),
-      top: [] as ReadonlyArray<Row>,
-      funnel: null as Funnel | null,
-      mtimes: new Map<string, number>(),
+    const ingest: IngestCounters = {
+      commits: 0,
+      files: 0,
+      bootstrapMs: 0,
+      lastIngestMs: 0,
+      unreadable: 0,
+      lastCommitAt: null,
     }
-    const changed = (path: string) => {
-      if (!existsSync(path)) return false
-      const m = statSync(path).mtimeMs
-      if (gold.mtimes.get(path) === m) return false
-      gold.mtimes.set(path, m)
-      return true
-    }
-    const refreshGold = Effect.gen(function* () {
-      const now = Date.now()
-      const rollup = join(root, "gold", "realtime", "minute_rollup.parquet")
-      if (changed(rollup)) {
-        const rows = yield* wh.query(goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))
-        gold.minutes = new Map(
-          rows.map((r) => [
-            num(r.minute),
-            {
-              minute: num(r.minute),
-              events: num(r.events),
-              pageViews: num(r.page_views),
-              activeSessions: num(r.active_sessions),
-              addToCarts: num(r.add_to_carts),
-              checkouts: num(r.checkouts),
-              orders: num(r.orders),
-              units: num(r.units),
-              netCents: num(r.net_cents),
-              dlq: num(r.dlq),
-            },
-          ]),
-        )
-      }
-      const top = join(root, "gold", "realtime", "top_products.parquet")
-      if (changed(top)) gold.top = yield* wh.query(goldTopProductsSql(top))
-      const today = new Date(now).toISOString().slice(0, 10)
-      const funnel = join(root, "gold", "funnel_daily", `event_date=${today}`, "data.parquet")
-      if (!existsSync(funnel)) gold.funnel = null
-      else if (changed(funnel)) {
-        const row = (yield* wh.query(goldDaySql(funnel)))[0]
-        gold.funnel =
-          row === undefined ? null : { date: today, ...row, asOf: new Date(statSync(funnel).mtimeMs).toISOString() }
-      }
-    }).pipe(
-      Effect.catch((e) => Effect.sync(() => log(`[dashboard] gold not readable yet: ${e.message.split("\n")[0]}`))),
-    )
+    const fold = foldCommits(wh, root, state, ingest, log)
+    const { gold, refreshGold } = makeGoldView(wh, root, log)
 
     const streamMetrics = () => {
       try {
@@ -370,7 +140,7 @@ const makeLiveData = (options: LiveOptions) =>
           },
           newestEventTs: newest,
           freshnessMs: newest === null ? null : now - newest,
-          lastCommitAt,
+          lastCommitAt: ingest.lastCommitAt,
           dlq: {
             ...dlq,
             recent: state.recentDlq(5).map((d) => ({
@@ -381,7 +151,15 @@ const makeLiveData = (options: LiveOptions) =>
               at: d.sourceTs,
             })),
           },
-          ingest: { ...ingest, liveFrom: state.liveFrom, ready: state.ready },
+          ingest: {
+            commits: ingest.commits,
+            files: ingest.files,
+            bootstrapMs: ingest.bootstrapMs,
+            lastIngestMs: ingest.lastIngestMs,
+            unreadable: ingest.unreadable,
+            liveFrom: state.liveFrom,
+            ready: state.ready,
+          },
         },
       }
     }
@@ -436,9 +214,3 @@ const makeLiveData = (options: LiveOptions) =>
       },
     })
   })
-
-const withMoney = (o: OrderRow): RecentOrder => ({
-  ...o,
-  total: centsToDecimal(o.totalCents),
-  netRevenue: centsToDecimal(o.netCents),
-})
