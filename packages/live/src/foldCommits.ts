@@ -53,8 +53,6 @@ export const foldCommits = (
       const now = Date.now()
       const byTable = new Map<string, Array<string>>()
       for (const e of entries) {
-        ingest.commits++
-        ingest.lastCommitAt = e.committedAt
         for (const f of e.files) {
           if (f.table === "bronze/events") {
             state.addRecordsIn(f.rows, e.maxRecordTs, now)
@@ -134,5 +132,10 @@ export const foldCommits = (
         )
       }
       state.prune(now)
+      // Counted only now: a request served while the files were being read must not see the commit yet.
+      ingest.commits += entries.length
+      for (const e of entries) {
+        if (ingest.lastCommitAt === null || e.committedAt > ingest.lastCommitAt) ingest.lastCommitAt = e.committedAt
+      }
     })
 }
