@@ -79,7 +79,7 @@ describe("LiveState", () => {
     expect(bySource(30)).toMatchObject({ source: "live", events: 1, addToCarts: 1, activeSessions: 1 })
     // Minutes before the hour the page shows are not kept.
     s.addEvents([{ type: "search", sessionId: "z", ts: now - 3 * 60 * MINUTE }], now)
-    expect(s.series(now, 60, new Map()).reduce((n, p) => n + p.events, 0)).toBe(2)
+    expect(s.series(now, 60, new Map()).reduce((n, p) => n + p.events, 0)).toBe(3)
   })
 
   test("active sessions count each session once over five minutes, and follow new events", () => {
