@@ -71,7 +71,8 @@ test.skipIf(!haveChromium && !inCi)(
       )
     }
     const url = await startDev()
-    const browser = await chromium.launch({ executablePath: CHROMIUM })
+    // Small /dev/shm in CI containers crashes Chromium tabs; the sandbox is off by Playwright's default (root in CI).
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--disable-dev-shm-usage"] })
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
       const errors: Array<string> = []
