@@ -1,4 +1,5 @@
 export * from "./CommitLog.ts"
+export * from "./CommitLogTail.ts"
 export * from "./Lake.ts"
 export * from "./LakeError.ts"
 export * from "./parquetFile.ts"

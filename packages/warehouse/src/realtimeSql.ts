@@ -1,7 +1,7 @@
 /** "Right now" rollups for the live page: per minute over the last 48 hours, and top products. */
 const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
 
-/** Per minute: page views, sessions started, active sessions (an event in the last 5 minutes), carts,
+/** Per minute: Silver events, page views, sessions started, active sessions (an event in the last 5 minutes), carts,
  *  checkouts, orders, units, net revenue and DLQ records, for the 48 hours up to `now`. */
 export const minuteRollupSql = (now: number) => `
   with bounds as (select date_trunc('minute', ${ts(now)}) as hi, date_trunc('minute', ${ts(now)} - interval 48 hour) as lo),
@@ -10,6 +10,7 @@ export const minuteRollupSql = (now: number) => `
         where event_ts >= (select lo from bounds) - interval 5 minute and event_ts < (select hi from bounds) + interval 1 minute),
   counts as (
     select minute,
+           count(*) as events,
            count(*) filter (where event_type = 'page_view') as page_views,
            count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
            count(*) filter (where event_type = 'checkout_started') as checkouts
@@ -30,6 +31,7 @@ export const minuteRollupSql = (now: number) => `
     select date_trunc('minute', source_ts) as minute, count(*) as dlq_records
     from dlq where source_ts >= (select lo from bounds) group by 1)
   select m.minute,
+         coalesce(c.events, 0)::BIGINT as events,
          coalesce(c.page_views, 0)::BIGINT as page_views,
          coalesce(st.sessions_started, 0)::BIGINT as sessions_started,
          coalesce(a.active_sessions, 0)::BIGINT as active_sessions,

@@ -1,0 +1,64 @@
+import { existsSync, statSync } from "node:fs"
+import { join } from "node:path"
+import type { Row, Warehouse } from "@shop/warehouse"
+import { Effect } from "effect"
+import { num } from "./foldCommits.ts"
+import { floorMinute, MINUTE, type MinutePoint } from "./LiveState.ts"
+import { goldDaySql, goldMinutesSql, goldTopProductsSql } from "./liveSql.ts"
+import type { Funnel } from "./Snapshot.ts"
+
+/**
+ * What the dashboard takes from gold: the minute rollup (minutes before its own state starts), top products
+ * (until its state covers the hour) and today's funnel. `refreshGold` re-reads a file only when it changed.
+ */
+export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line: string) => void) => {
+  const gold = {
+    minutes: new Map<number, Omit<MinutePoint, "source">>(),
+    top: [] as ReadonlyArray<Row>,
+    funnel: null as Funnel | null,
+    mtimes: new Map<string, number>(),
+  }
+  const changed = (path: string) => {
+    if (!existsSync(path)) return false
+    const m = statSync(path).mtimeMs
+    if (gold.mtimes.get(path) === m) return false
+    gold.mtimes.set(path, m)
+    return true
+  }
+  const refreshGold = Effect.gen(function* () {
+    const now = Date.now()
+    const rollup = join(root, "gold", "realtime", "minute_rollup.parquet")
+    if (changed(rollup)) {
+      const rows = yield* wh.query(goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))
+      gold.minutes = new Map(
+        rows.map((r) => [
+          num(r.minute),
+          {
+            minute: num(r.minute),
+            events: num(r.events),
+            pageViews: num(r.page_views),
+            activeSessions: num(r.active_sessions),
+            addToCarts: num(r.add_to_carts),
+            checkouts: num(r.checkouts),
+            orders: num(r.orders),
+            units: num(r.units),
+            netCents: num(r.net_cents),
+            dlq: num(r.dlq),
+          },
+        ]),
+      )
+    }
+    const top = join(root, "gold", "realtime", "top_products.parquet")
+    if (changed(top)) gold.top = yield* wh.query(goldTopProductsSql(top))
+    const today = new Date(now).toISOString().slice(0, 10)
+    const funnel = join(root, "gold", "funnel_daily", `event_date=${today}`, "data.parquet")
+    if (!existsSync(funnel)) gold.funnel = null
+    else if (changed(funnel)) {
+      const row = (yield* wh.query(goldDaySql(funnel)))[0]
+      gold.funnel =
+        row === undefined ? null : { date: today, ...row, asOf: new Date(statSync(funnel).mtimeMs).toISOString() }
+    }
+  }).pipe(Effect.catch((e) => Effect.sync(() => log(`[dashboard] gold not readable yet: ${e.message.split("\n")[0]}`))))
+
+  return { gold, refreshGold }
+}

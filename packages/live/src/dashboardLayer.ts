@@ -1,0 +1,14 @@
+import { Warehouse } from "@shop/warehouse"
+import { Layer } from "effect"
+import { DashboardServer, type ServerOptions } from "./DashboardServer.ts"
+import { LiveData, type LiveOptions } from "./LiveData.ts"
+
+/** The whole dashboard: its own in-memory DuckDB, the live data over the lake, and the HTTP server. */
+export const dashboardLayer = (options: LiveOptions & ServerOptions) =>
+  DashboardServer.layer(options).pipe(Layer.provide(LiveData.layer(options)), Layer.provide(Warehouse.layer))
+
+/** `DASHBOARD_PORT`, else 3000. */
+export const defaultDashboardPort = (): number => {
+  const env = process.env.DASHBOARD_PORT
+  return env === undefined || env === "" ? 3000 : Number(env)
+}

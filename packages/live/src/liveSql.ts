@@ -1,0 +1,54 @@
+/** The SQL the dashboard runs on its in-memory DuckDB: only the columns it folds, money as integer cents. */
+import { sqlString } from "@shop/warehouse"
+
+const files = (paths: ReadonlyArray<string>) => `read_parquet([${paths.map(sqlString).join(", ")}])`
+
+/** Silver event tables whose rows count as events of a session. */
+export const EVENT_TABLES = [
+  "page_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "checkout_started",
+  "order_placed",
+  "order_returned",
+] as const
+
+export const eventRowsSql = (table: string, paths: ReadonlyArray<string>) =>
+  table === "page_view"
+    ? `select session_id, epoch_ms(event_ts)::DOUBLE as ts, page_type, sku from ${files(paths)}`
+    : `select session_id, epoch_ms(event_ts)::DOUBLE as ts from ${files(paths)}`
+
+export const orderRowsSql = (paths: ReadonlyArray<string>) => `
+  select order_id, session_id, user_id, epoch_ms(event_ts)::DOUBLE as ts, epoch_ms(record_ts)::DOUBLE as record_ts,
+         units, line_count, ((subtotal - discount) * 100)::INTEGER as net_cents, (total * 100)::INTEGER as total_cents,
+         payment_method, country, device
+  from ${files(paths)}`
+
+export const orderItemRowsSql = (paths: ReadonlyArray<string>) => `
+  select sku, epoch_ms(event_ts)::DOUBLE as ts, quantity, (line_total * 100)::INTEGER as line_total_cents
+  from ${files(paths)}`
+
+export const dlqRowsSql = (paths: ReadonlyArray<string>) => `
+  select error_code, error_message, source_partition, source_offset::DOUBLE as source_offset,
+         epoch_ms(source_ts)::DOUBLE as source_ts
+  from ${files(paths)}`
+
+/** The gold minute rollup for `[from, to]`, money as cents. */
+export const goldMinutesSql = (path: string, from: number, to: number) => `
+  select epoch_ms(minute)::DOUBLE as minute, events::DOUBLE as events, page_views::DOUBLE as page_views,
+         active_sessions::DOUBLE as active_sessions, add_to_carts::DOUBLE as add_to_carts, checkouts::DOUBLE as checkouts,
+         orders::DOUBLE as orders, units::DOUBLE as units, (net_revenue * 100)::DOUBLE as net_cents,
+         dlq_records::DOUBLE as dlq
+  from read_parquet(${sqlString(path)}, union_by_name = true)
+  where minute >= epoch_ms(${from}::BIGINT) and minute <= epoch_ms(${to}::BIGINT)`
+
+export const goldTopProductsSql = (path: string) => `
+  select ranking, window_minutes, rank, sku, views::DOUBLE as views, (revenue * 100)::DOUBLE as revenue_cents,
+         units::DOUBLE as units
+  from read_parquet(${sqlString(path)}) order by ranking, window_minutes, rank`
+
+export const goldDaySql = (path: string) => `select * from read_parquet(${sqlString(path)})`
+
+export const catalogSql = (path: string) =>
+  `select sku, name, category from read_csv(${sqlString(path)}, header = true)`
