@@ -4,7 +4,7 @@
  * directories (Linux renameat2 RENAME_EXCHANGE, macOS renamex_np RENAME_SWAP). Loaded on first use.
  * The broker has its own flock helper; the lake does not depend on the broker, hence this small twin.
  */
-import { dlopen, FFIType, ptr, read } from "bun:ffi"
+import { dlopen, FFIType, read } from "bun:ffi"
 
 export const LOCK_SH = 1
 export const LOCK_EX = 2
@@ -41,7 +41,7 @@ const load = (): Libc => {
         })
         libc = {
           flock: (fd, op) => lib.symbols.flock(fd, op),
-          exchange: (a, b) => lib.symbols.renamex_np(ptr(cString(a)), ptr(cString(b)), RENAME_EXCHANGE),
+          exchange: (a, b) => lib.symbols.renamex_np(cString(a), cString(b), RENAME_EXCHANGE),
           errno: () => read.i32(lib.symbols.__error()!, 0),
         }
       } else {
@@ -52,8 +52,7 @@ const load = (): Libc => {
         })
         libc = {
           flock: (fd, op) => lib.symbols.flock(fd, op),
-          exchange: (a, b) =>
-            lib.symbols.renameat2(AT_FDCWD, ptr(cString(a)), AT_FDCWD, ptr(cString(b)), RENAME_EXCHANGE),
+          exchange: (a, b) => lib.symbols.renameat2(AT_FDCWD, cString(a), AT_FDCWD, cString(b), RENAME_EXCHANGE),
           errno: () => read.i32(lib.symbols.__errno_location()!, 0),
         }
       }
@@ -65,6 +64,10 @@ const load = (): Libc => {
   throw new Error(`the lake needs flock(2) and renameat2(2) from the C library, and none loaded (${errors.join("; ")})`)
 }
 
+/**
+ * A NUL-terminated path, passed as the typed array itself (not a raw `ptr()`): bun:ffi keeps an argument alive
+ * for the call, while a bare pointer to a temporary buffer may be collected before the kernel reads it.
+ */
 const cString = (s: string) => Buffer.from(`${s}\0`, "utf8")
 
 /** flock(2), retrying on EINTR; false when a non-blocking request finds the lock held. */
