@@ -9,7 +9,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs"
-import { join, resolve } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { Config, Context, Effect, Layer } from "effect"
 import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
@@ -203,18 +203,30 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
             tempFilesRemoved++
           }
         }
-        for (const d of partitionDirs()) {
-          for (const f of readdirSync(d)) {
-            if (!prefixes.some((p) => f.startsWith(p))) continue
-            const path = join(d, f)
-            if (f.endsWith(".tmp")) {
-              rmSync(path, { force: true })
-              tempFilesRemoved++
-            } else if (f.endsWith(".parquet") && !committed.has(path)) {
-              rmSync(path, { force: true })
-              orphansRemoved++
+        // Shared swap locks: a compaction must not link an orphan into its staging directory while we delete it
+        // here, or the exchange would bring it back.
+        const dirs = partitionDirs()
+        const locks = lockTablesShared(
+          root,
+          dirs.map((d) => relative(root, dirname(d))),
+        )
+        try {
+          for (const d of dirs) {
+            if (!existsSync(d)) continue
+            for (const f of readdirSync(d)) {
+              if (!prefixes.some((p) => f.startsWith(p))) continue
+              const path = join(d, f)
+              if (f.endsWith(".tmp")) {
+                rmSync(path, { force: true })
+                tempFilesRemoved++
+              } else if (f.endsWith(".parquet") && !committed.has(path)) {
+                rmSync(path, { force: true })
+                orphansRemoved++
+              }
             }
           }
+        } finally {
+          locks.release()
         }
         return { orphansRemoved, tempFilesRemoved }
       })

@@ -172,7 +172,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
     const log = options.log ?? (() => {})
     const targetRows = options.targetRows ?? DEFAULT_TARGET_ROWS
     const openDayMinFiles = options.openDayMinFiles ?? DEFAULT_OPEN_DAY_MIN_FILES
-    const maxGroupBytes = options.maxGroupBytes ?? 192 * 1024 * 1024
+    const maxGroupBytes = options.maxGroupBytes ?? 64 * 1024 * 1024
     const lockTimeoutMs = options.lockTimeoutMs ?? 60_000
     const at = options.faults ?? (() => {})
     const commitLogs = yield* io("read commit logs", () => readCommitLogs(root))
@@ -338,69 +338,68 @@ export const compactLake = (root: string, options: CompactOptions) =>
       return done
     })
 
-    for (const schema of options.tables) {
+    const compactTable = Effect.fnUntraced(function* (schema: TableSchema) {
       const table = schema.name
-      const compacting = tryLock(compactLockPath(root, table), "exclusive")
+      const compactions = yield* recoverTable(table)
+      const byDate = new Map<string, Array<LakeFile>>()
+      for (const f of yield* io("list files", () => tableView(root, table, commitLogs, compactions.all))) {
+        if (options.day !== undefined && f.date !== options.day) continue
+        const list = byDate.get(f.date)
+        if (list === undefined) byDate.set(f.date, [f])
+        else list.push(f)
+      }
+      // A committed compaction can only still be waiting here if its staging directory vanished by hand.
+      const stuck = new Set(
+        entriesInEffect(root, compactions.all)
+          .filter((s) => !s.inEffect)
+          .map((s) => s.entry.date),
+      )
+      for (const [date, files] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (stuck.has(date)) {
+          log(`[compact] ${table} ${date}: its last compaction is committed but its staging directory is gone; skipped`)
+          continue
+        }
+        const closed = date < today
+        const small = files.filter((f) => f.rows < targetRows)
+        const wanted = options.day !== undefined || closed ? 2 : openDayMinFiles
+        if (small.length < wanted) continue
+        const rows = small.reduce((s, f) => s + f.rows, 0)
+        if (options.dryRun === true) {
+          log(`[compact] ${table} ${date}${closed ? "" : " (open)"}: would merge ${small.length} files, ${rows} rows`)
+          days.push({
+            table,
+            date,
+            closed,
+            filesBefore: small.length,
+            filesAfter: Math.max(1, Math.floor(rows / targetRows)),
+            rows,
+            bytesBefore: small.reduce((s, f) => s + f.bytes, 0),
+            bytesAfter: 0,
+            ms: 0,
+            skipped: "dry run",
+          })
+          continue
+        }
+        const done = yield* compactDay(schema, date, closed, small, (e) => compactions.append(e))
+        log(
+          `[compact] ${table} ${date}${closed ? "" : " (open)"}: ` +
+            (done.skipped === undefined
+              ? `${done.filesBefore} files -> ${done.filesAfter}, ${done.rows} rows, ` +
+                `${(done.bytesBefore / 1e6).toFixed(1)} -> ${(done.bytesAfter / 1e6).toFixed(1)} MB in ${done.ms} ms`
+              : `skipped (${done.skipped})`),
+        )
+        days.push(done)
+      }
+    })
+
+    for (const schema of options.tables) {
+      const compacting = tryLock(compactLockPath(root, schema.name), "exclusive")
       if (compacting === undefined) {
-        log(`[compact] ${table}: another compaction is running, skipped`)
+        log(`[compact] ${schema.name}: another compaction is running, skipped`)
         continue
       }
-      try {
-        const compactions = yield* recoverTable(table)
-        const byDate = new Map<string, Array<LakeFile>>()
-        for (const f of yield* io("list files", () => tableView(root, table, commitLogs, compactions.all))) {
-          if (options.day !== undefined && f.date !== options.day) continue
-          const list = byDate.get(f.date)
-          if (list === undefined) byDate.set(f.date, [f])
-          else list.push(f)
-        }
-        // A committed compaction can only still be waiting here if its staging directory vanished by hand.
-        const stuck = new Set(
-          entriesInEffect(root, compactions.all)
-            .filter((s) => !s.inEffect)
-            .map((s) => s.entry.date),
-        )
-        for (const [date, files] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          if (stuck.has(date)) {
-            log(
-              `[compact] ${table} ${date}: its last compaction is committed but its staging directory is gone; skipped`,
-            )
-            continue
-          }
-          const closed = date < today
-          const small = files.filter((f) => f.rows < targetRows)
-          const wanted = options.day !== undefined || closed ? 2 : openDayMinFiles
-          if (small.length < wanted) continue
-          const rows = small.reduce((s, f) => s + f.rows, 0)
-          if (options.dryRun === true) {
-            log(`[compact] ${table} ${date}${closed ? "" : " (open)"}: would merge ${small.length} files, ${rows} rows`)
-            days.push({
-              table,
-              date,
-              closed,
-              filesBefore: small.length,
-              filesAfter: Math.max(1, Math.floor(rows / targetRows)),
-              rows,
-              bytesBefore: small.reduce((s, f) => s + f.bytes, 0),
-              bytesAfter: 0,
-              ms: 0,
-              skipped: "dry run",
-            })
-            continue
-          }
-          const done = yield* compactDay(schema, date, closed, small, (e) => compactions.append(e))
-          log(
-            `[compact] ${table} ${date}${closed ? "" : " (open)"}: ` +
-              (done.skipped === undefined
-                ? `${done.filesBefore} files -> ${done.filesAfter}, ${done.rows} rows, ` +
-                  `${(done.bytesBefore / 1e6).toFixed(1)} -> ${(done.bytesAfter / 1e6).toFixed(1)} MB in ${done.ms} ms`
-                : `skipped (${done.skipped})`),
-          )
-          days.push(done)
-        }
-      } finally {
-        compacting.release()
-      }
+      // Released however the table's compaction ends (a failure must not keep the lock in a long-running loop).
+      yield* compactTable(schema).pipe(Effect.ensuring(Effect.sync(() => compacting.release())))
     }
     return { days, recovered } satisfies CompactionReport
   })
