@@ -116,27 +116,17 @@ const sortPermutation = (columns: ReadonlyMap<string, Array<unknown>>, rows: num
   return order
 }
 
-/** Splits the small files (oldest batches first) into groups of about equal rows, each >= target when possible. */
-const groupFiles = (files: ReadonlyArray<LakeFile>, targetRows: number, maxGroupBytes: number) => {
-  const total = files.reduce((s, f) => s + f.rows, 0)
-  const perGroup = Math.ceil(total / Math.max(1, Math.floor(total / targetRows)))
-  const groups: Array<Array<LakeFile>> = []
-  let current: Array<LakeFile> = []
-  let rows = 0
-  let bytes = 0
-  for (const f of files) {
-    if (current.length > 0 && (rows >= perGroup || bytes + f.bytes > maxGroupBytes)) {
-      groups.push(current)
-      current = []
-      rows = 0
-      bytes = 0
-    }
-    current.push(f)
-    rows += f.rows
-    bytes += f.bytes
+/** Rows per output so that a day's small files become outputs of about equal size, each >= target if possible. */
+const rowsPerOutput = (totalRows: number, targetRows: number) =>
+  Math.ceil(totalRows / Math.max(1, Math.floor(totalRows / targetRows)))
+
+/** Roughly what decoded values take in memory: string and byte lengths, plus 8 bytes a value. */
+const decodedBytes = (columns: ReadonlyMap<string, Array<unknown>>) => {
+  let n = 0
+  for (const values of columns.values()) {
+    for (const v of values) n += typeof v === "string" ? v.length : v instanceof Uint8Array ? v.length : 8
   }
-  if (current.length > 0) groups.push(current)
-  return groups
+  return n
 }
 
 /**
@@ -177,7 +167,11 @@ export const compactLake = (root: string, options: CompactOptions) =>
     const at = options.faults ?? (() => {})
     const commitLogs = yield* io("read commit logs", () => readCommitLogs(root))
     // "Today" by record time, like every time rule here: a replay or backfill compacts the same way.
-    const newest = commitLogs.reduce((m, l) => Math.max(m, l.entries.at(-1)?.maxRecordTs ?? 0), 0)
+    // (never past the wall clock: a producer with a clock far ahead must not close the open day early).
+    const newest = Math.min(
+      Date.now(),
+      commitLogs.reduce((m, l) => Math.max(m, l.entries.at(-1)?.maxRecordTs ?? 0), 0),
+    )
     const today = newest > 0 ? utcDate(newest) : "9999-12-31"
     const days: Array<DayCompaction> = []
     let recovered = 0
@@ -243,29 +237,18 @@ export const compactLake = (root: string, options: CompactOptions) =>
       const ordered = [...small].sort((a, b) => a.maxRecordTs - b.maxRecordTs || (a.path < b.path ? -1 : 1))
       const outputs: Array<LakeFile> = []
       let rowsIn = 0
-      for (const group of groupFiles(ordered, targetRows, maxGroupBytes)) {
-        // One output at a time in memory: its source files' columns, then the sorted copy.
-        const parts: Array<{ rows: number; columns: Map<string, Array<unknown>> }> = []
-        for (const f of group) {
-          const bytes = yield* io(`read ${f.path}`, () => readFileSync(join(root, f.path)))
-          const part = yield* Effect.tryPromise({
-            try: () =>
-              readParquetColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), schema),
-            catch: fail(`decode ${f.path}`),
-          })
-          if (part.rows !== f.rows) {
-            return yield* new LakeIOError({ message: `${f.path}: ${part.rows} rows, the log says ${f.rows}` })
-          }
-          parts.push(part)
-        }
-        const rows = parts.reduce((s, p) => s + p.rows, 0)
-        const merged = new Map<string, Array<unknown>>()
-        for (const c of schema.columns)
-          merged.set(
-            c.name,
-            parts.flatMap((p) => p.columns.get(c.name)!),
-          )
-        parts.length = 0
+      const perOutput = rowsPerOutput(
+        small.reduce((s, f) => s + f.rows, 0),
+        targetRows,
+      )
+      // One output at a time in memory: files are decoded and appended to it (oldest batches first) until it
+      // has its rows or its decoded size reaches maxGroupBytes (huge Bronze payloads), then it is sorted,
+      // encoded and written, and dropped.
+      let merged = new Map<string, Array<unknown>>()
+      let group: Array<LakeFile> = []
+      let rows = 0
+      let size = 0
+      const flush = Effect.fnUntraced(function* () {
         const order = sortPermutation(merged, rows, schema.sortBy ?? [])
         for (const [name, values] of merged)
           merged.set(
@@ -285,8 +268,36 @@ export const compactLake = (root: string, options: CompactOptions) =>
           maxRecordTs: group.reduce((m, f) => Math.max(m, f.maxRecordTs), 0),
         })
         rowsIn += rows
+        const big = rows >= 10_000
+        merged = new Map()
+        group = []
+        rows = 0
+        size = 0
+        // Collect the output's columns before the next one is read: Bun's collector would let several pile up.
+        if (big) Bun.gc(true)
         yield* Effect.yieldNow
+      })
+      for (const f of ordered) {
+        const bytes = yield* io(`read ${f.path}`, () => readFileSync(join(root, f.path)))
+        const part = yield* Effect.tryPromise({
+          try: () =>
+            readParquetColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), schema),
+          catch: fail(`decode ${f.path}`),
+        })
+        if (part.rows !== f.rows) {
+          return yield* new LakeIOError({ message: `${f.path}: ${part.rows} rows, the log says ${f.rows}` })
+        }
+        for (const [name, values] of part.columns) {
+          const into = merged.get(name)
+          if (into === undefined) merged.set(name, values)
+          else for (const v of values) into.push(v)
+        }
+        group.push(f)
+        rows += part.rows
+        size += decodedBytes(part.columns)
+        if (rows >= perOutput || size >= maxGroupBytes) yield* flush()
       }
+      if (rows > 0) yield* flush()
       if (rowsIn !== small.reduce((s, f) => s + f.rows, 0)) {
         return yield* new LakeIOError({ message: `${table} ${date}: merged ${rowsIn} rows, expected more` })
       }
