@@ -9,13 +9,16 @@ import {
   rmSync,
   writeSync,
 } from "node:fs"
-import { join, resolve } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { Config, Context, Effect, Layer } from "effect"
-import { CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
 import { LakeIOError, LakeOffsetConflict } from "./LakeError.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
+import { lockTablesShared } from "./TableLock.ts"
 import type { TableSchema } from "./TableSchema.ts"
+import { type LakeFile, tableView } from "./tableView.ts"
 
 export interface TableBatch {
   readonly schema: TableSchema
@@ -102,8 +105,9 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       }
       return yield* io("commit batch", () => {
         const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
-        const files: Array<CommittedFile> = []
-        const dirs = new Set<string>()
+        const tempDir = join(root, "_lake", "tmp")
+        mkdirSync(tempDir, { recursive: true })
+        const staged: Array<{ temp: string; absDir: string; file: CommittedFile }> = []
         for (const table of batch.tables) {
           for (const [date, rows] of table.partitions) {
             if (rows.length === 0) continue
@@ -111,8 +115,9 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
             const absDir = join(root, relDir)
             mkdirSync(absDir, { recursive: true })
             const bytes = encodeParquet(table.schema, rows, { statistics: false })
-            // Written under a name no `*.parquet` glob matches, made durable, then renamed into place.
-            const temp = join(absDir, `${name}.tmp`)
+            // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
+            // `*.parquet` glob matches, made durable, and renamed into place below.
+            const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
             const fd = openSync(temp, "w")
             try {
               writeSync(fd, bytes)
@@ -120,27 +125,45 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
             } finally {
               closeSync(fd)
             }
-            renameSync(temp, join(absDir, name))
-            dirs.add(absDir)
-            files.push({
-              table: table.schema.name,
-              date,
-              path: join(relDir, name),
-              rows: rows.length,
-              bytes: bytes.length,
+            staged.push({
+              temp,
+              absDir,
+              file: {
+                table: table.schema.name,
+                date,
+                path: join(relDir, name),
+                rows: rows.length,
+                bytes: bytes.length,
+              },
             })
           }
         }
-        for (const d of dirs) fsyncPath(d)
-        faults.afterRename?.()
-        log.append({
-          from: batch.fromOffset,
-          to: batch.toOffset,
-          files,
-          maxRecordTs: batch.maxRecordTs,
-          committedAt: new Date().toISOString(),
-        })
-        return { files }
+        // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
+        // between the two (the file would be left behind in the old one). Writers do not wait for each other.
+        const locks = lockTablesShared(
+          root,
+          staged.map((s) => s.file.table),
+        )
+        try {
+          const dirs = new Set<string>()
+          for (const s of staged) {
+            renameSync(s.temp, join(root, s.file.path))
+            dirs.add(s.absDir)
+          }
+          for (const d of dirs) fsyncPath(d)
+          faults.afterRename?.()
+          const files = staged.map((s) => s.file)
+          log.append({
+            from: batch.fromOffset,
+            to: batch.toOffset,
+            files,
+            maxRecordTs: batch.maxRecordTs,
+            committedAt: new Date().toISOString(),
+          })
+          return { files }
+        } finally {
+          locks.release()
+        }
       })
     })
 
@@ -172,39 +195,64 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         const prefixes = partitions.map((p) => `${topic}-${p}-`)
         let orphansRemoved = 0
         let tempFilesRemoved = 0
-        for (const d of partitionDirs()) {
-          for (const f of readdirSync(d)) {
+        const tempDir = join(root, "_lake", "tmp")
+        if (existsSync(tempDir)) {
+          for (const f of readdirSync(tempDir)) {
             if (!prefixes.some((p) => f.startsWith(p))) continue
-            const path = join(d, f)
-            if (f.endsWith(".tmp")) {
-              rmSync(path, { force: true })
-              tempFilesRemoved++
-            } else if (f.endsWith(".parquet") && !committed.has(path)) {
-              rmSync(path, { force: true })
-              orphansRemoved++
+            rmSync(join(tempDir, f), { force: true })
+            tempFilesRemoved++
+          }
+        }
+        // Shared swap locks: a compaction must not link an orphan into its staging directory while we delete it
+        // here, or the exchange would bring it back.
+        const dirs = partitionDirs()
+        const locks = lockTablesShared(
+          root,
+          dirs.map((d) => relative(root, dirname(d))),
+        )
+        try {
+          for (const d of dirs) {
+            if (!existsSync(d)) continue
+            for (const f of readdirSync(d)) {
+              if (!prefixes.some((p) => f.startsWith(p))) continue
+              const path = join(d, f)
+              if (f.endsWith(".tmp")) {
+                rmSync(path, { force: true })
+                tempFilesRemoved++
+              } else if (f.endsWith(".parquet") && !committed.has(path)) {
+                rmSync(path, { force: true })
+                orphansRemoved++
+              }
             }
           }
+        } finally {
+          locks.release()
         }
         return { orphansRemoved, tempFilesRemoved }
       })
 
-    /** Committed files of a table (relative to the lake root), from every source partition's log. */
+    /**
+     * Committed files of a table (paths relative to the lake root), from every source partition's log, as
+     * compactions in effect replaced them.
+     */
     const listFiles = (table: string) =>
-      io("list files", () => {
-        const out: Array<CommittedFile> = []
+      io("list files", (): ReadonlyArray<LakeFile> => {
+        const logs: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
         const commitsDir = join(root, "_lake", "commits")
-        if (!existsSync(commitsDir)) return out
-        for (const topic of readdirSync(commitsDir)) {
-          for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {
-            for (const entry of logOf(topic, Number(f.slice(0, -4))).all) {
-              for (const file of entry.files) if (file.table === table) out.push(file)
+        if (existsSync(commitsDir)) {
+          for (const topic of readdirSync(commitsDir)) {
+            for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {
+              const partition = Number(f.slice(0, -4))
+              logs.push({ source: `${topic}-${partition}`, entries: logOf(topic, partition).all })
             }
           }
         }
-        return out
+        return tableView(root, table, logs)
       })
 
-    return Lake.of({ root, commitBatch, committedOffsets, recover, listFiles })
+    const compact = (options: CompactOptions) => compactLake(root, options)
+
+    return Lake.of({ root, commitBatch, committedOffsets, recover, listFiles, compact })
   })
 
 /**
@@ -225,7 +273,9 @@ export class Lake extends Context.Service<
       LakeIOError
     >
     readonly recover: (topic: string, partitions: ReadonlyArray<number>) => Effect.Effect<RecoveryReport, LakeIOError>
-    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<CommittedFile>, LakeIOError>
+    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<LakeFile>, LakeIOError>
+    /** Merges small files into large sorted ones with statistics (see README, Compaction). */
+    readonly compact: (options: CompactOptions) => Effect.Effect<CompactionReport, LakeIOError>
   }
 >()("@shop/lake/Lake") {
   static readonly layer: Layer.Layer<Lake, Config.ConfigError> = Layer.effect(

@@ -18,6 +18,8 @@ export interface Column {
 export interface TableSchema {
   readonly name: string
   readonly columns: ReadonlyArray<Column>
+  /** How compaction orders rows inside a file: time first, so readers' min/max statistics prune well. */
+  readonly sortBy?: ReadonlyArray<string>
 }
 
 export const col = (name: string, type: ColumnType, nullable = false): Column => ({ name, type, nullable })

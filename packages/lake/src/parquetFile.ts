@@ -14,12 +14,28 @@ export interface EncodeOptions {
    * micro-batch files skip them, and compaction rewrites each day with them.
    */
   readonly statistics?: boolean
+  /** Rows per row group (default 250,000). */
+  readonly rowGroupRows?: number
 }
 
 /** Encodes rows (objects keyed by column name) as one snappy-compressed Parquet file. */
 export const encodeParquet = (
   table: TableSchema,
   rows: ReadonlyArray<Record<string, unknown>>,
+  options: EncodeOptions = {},
+): Uint8Array =>
+  encodeParquetColumns(
+    table,
+    new Map(table.columns.map((c) => [c.name, rows.map((r) => r[c.name])])),
+    rows.length,
+    options,
+  )
+
+/** Encodes whole columns (values in the lake's convention: numbers for cents and ms) as one Parquet file. */
+export const encodeParquetColumns = (
+  table: TableSchema,
+  columns: ReadonlyMap<string, Array<unknown>>,
+  rowCount: number,
   options: EncodeOptions = {},
 ): Uint8Array => {
   // Sized up front: the writer doubles by copying, and most files are a few MB.
@@ -29,14 +45,11 @@ export const encodeParquet = (
     schema: parquetSchemaOf(table),
     columnData: table.columns.map((c) => ({
       name: c.name,
-      data: columnValues(
-        c,
-        rows.map((r) => r[c.name]),
-      ) as Array<never>,
+      data: columnValues(c, columns.get(c.name) ?? new Array(rowCount).fill(null)) as Array<never>,
       nullable: c.nullable,
       ...(c.unique === true ? { encoding: "PLAIN" as const } : {}),
     })),
-    rowGroupSize: ROW_GROUP_ROWS,
+    rowGroupSize: options.rowGroupRows ?? ROW_GROUP_ROWS,
     statistics: options.statistics ?? true,
     // hysnappy's WebAssembly snappy (by hyparquet's authors) instead of the built-in JS one: the same bytes
     // format, a large share of the stream's encode time saved.

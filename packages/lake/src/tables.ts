@@ -28,10 +28,12 @@ const envelope = [
 const silver = (name: string, columns: TableSchema["columns"]): TableSchema => ({
   name: `silver/${name}`,
   columns: [...envelope, ...columns, ...lineage],
+  sortBy: ["event_ts", "event_id"],
 })
 
 export const BronzeEvents: TableSchema = {
   name: "bronze/events",
+  sortBy: ["record_ts", "partition", "offset"],
   columns: [
     col("topic", "string"),
     col("partition", "int32"),
@@ -47,6 +49,7 @@ export const BronzeEvents: TableSchema = {
 
 export const BronzeDlq: TableSchema = {
   name: "bronze/dlq",
+  sortBy: ["source_ts", "source_partition", "source_offset"],
   columns: [
     col("error_code", "string"),
     col("error_message", "string"),
@@ -103,6 +106,7 @@ export const SilverOrderReturned = silver("order_returned", [
 ])
 export const SilverOrderItem: TableSchema = {
   name: "silver/order_item",
+  sortBy: ["event_ts", "event_id", "line_no"],
   columns: [
     col("event_id", "string"),
     col("order_id", "string"),
@@ -119,6 +123,7 @@ export const SilverOrderItem: TableSchema = {
 }
 export const SilverReturnItem: TableSchema = {
   name: "silver/return_item",
+  sortBy: ["event_ts", "event_id", "line_no"],
   columns: [
     col("event_id", "string"),
     col("order_id", "string"),

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { ALL_TABLES, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { changedDays, type GoldProgress, readProgress } from "./changedDays.ts"
 import { allEventsViewSql, GOLD_FACTS } from "./goldSql.ts"
@@ -18,6 +19,17 @@ const defineViews = (root: string, catalog: string) =>
     yield* wh.exec(`create or replace view dim_sku as select * from read_csv(${sqlString(catalog)}, header = true)`)
   })
 
+/**
+ * Gold reads the lake by glob; holding the tables' shared swap locks while it does means no compaction swaps a
+ * day's directory in the middle of a query (which could make DuckDB miss a file it had listed).
+ */
+const readingLake = <A, E, R>(root: string, effect: Effect.Effect<A, E, R>) =>
+  withTablesReadLocked(
+    root,
+    ALL_TABLES.map((t) => t.name),
+    effect,
+  )
+
 /** Writes a query's result as one Parquet file, replaced atomically by rename. */
 const writeParquet = (sql: string, path: string) =>
   Effect.gen(function* () {
@@ -31,12 +43,15 @@ const writeParquet = (sql: string, path: string) =>
  * `gold/realtime/top_products.parquet` (last 15 and 60 min), as of `now`.
  */
 export const refreshRealtime = (root: string, now: number, options: { catalog?: string } = {}) =>
-  Effect.gen(function* () {
-    yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-    const dir = join(root, "gold", "realtime")
-    yield* writeParquet(minuteRollupSql(now), join(dir, "minute_rollup.parquet"))
-    yield* writeParquet(topProductsSql(now), join(dir, "top_products.parquet"))
-  })
+  readingLake(
+    root,
+    Effect.gen(function* () {
+      yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+      const dir = join(root, "gold", "realtime")
+      yield* writeParquet(minuteRollupSql(now), join(dir, "minute_rollup.parquet"))
+      yield* writeParquet(topProductsSql(now), join(dir, "top_products.parquet"))
+    }),
+  )
 
 export interface DailyRefresh {
   readonly changedDays: ReadonlyArray<string>
@@ -49,47 +64,50 @@ export interface DailyRefresh {
  * reader sees the old or the new file. Recomputing whole days makes a rerun change nothing.
  */
 export const refreshDailyFacts = (root: string, options: { catalog?: string; all?: boolean } = {}) =>
-  Effect.gen(function* () {
-    const wh = yield* Warehouse
-    const gold = join(root, "gold")
-    const progressPath = join(gold, "_progress.json")
-    const previous: GoldProgress = options.all === true ? {} : readProgress(progressPath)
-    const { days, next } = changedDays(root, previous)
-    const written: Record<string, number> = {}
-    if (options.all === true) {
-      // Every day Silver holds, also files that no commit log names (a restored or scaled-up lake).
-      yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-      for (const row of yield* wh.query(
-        "select distinct strftime(event_date, '%Y-%m-%d') as d from all_events where event_date is not null",
-      ))
-        days.add(row.d as string)
-    }
-    if (days.size > 0) {
-      yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-      const changed = [...days].sort()
-      for (const fact of GOLD_FACTS) {
-        const affected = (yield* wh.query(
-          `select strftime(d, '%Y-%m-%d') as d from (${fact.affected(changed)}) order by 1`,
-        )).map((r) => r.d as string)
-        if (affected.length === 0) continue
-        yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
-        for (const day of affected) {
-          const file = join(gold, fact.name, `event_date=${day}`, "data.parquet")
-          const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
-          if (rows[0]!.n === 0) {
-            rmSync(file, { force: true })
-            continue
-          }
-          yield* writeParquet(
-            `select * exclude (event_date) from fact where event_date = DATE '${day}' order by all`,
-            file,
-          )
-        }
-        written[fact.name] = affected.length
+  readingLake(
+    root,
+    Effect.gen(function* () {
+      const wh = yield* Warehouse
+      const gold = join(root, "gold")
+      const progressPath = join(gold, "_progress.json")
+      const previous: GoldProgress = options.all === true ? {} : readProgress(progressPath)
+      const { days, next } = changedDays(root, previous)
+      const written: Record<string, number> = {}
+      if (options.all === true) {
+        // Every day Silver holds, also files that no commit log names (a restored or scaled-up lake).
+        yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+        for (const row of yield* wh.query(
+          "select distinct strftime(event_date, '%Y-%m-%d') as d from all_events where event_date is not null",
+        ))
+          days.add(row.d as string)
       }
-    }
-    mkdirSync(gold, { recursive: true })
-    writeFileSync(`${progressPath}.tmp`, JSON.stringify(next))
-    renameSync(`${progressPath}.tmp`, progressPath)
-    return { changedDays: [...days].sort(), written } satisfies DailyRefresh
-  })
+      if (days.size > 0) {
+        yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+        const changed = [...days].sort()
+        for (const fact of GOLD_FACTS) {
+          const affected = (yield* wh.query(
+            `select strftime(d, '%Y-%m-%d') as d from (${fact.affected(changed)}) order by 1`,
+          )).map((r) => r.d as string)
+          if (affected.length === 0) continue
+          yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
+          for (const day of affected) {
+            const file = join(gold, fact.name, `event_date=${day}`, "data.parquet")
+            const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
+            if (rows[0]!.n === 0) {
+              rmSync(file, { force: true })
+              continue
+            }
+            yield* writeParquet(
+              `select * exclude (event_date) from fact where event_date = DATE '${day}' order by all`,
+              file,
+            )
+          }
+          written[fact.name] = affected.length
+        }
+      }
+      mkdirSync(gold, { recursive: true })
+      writeFileSync(`${progressPath}.tmp`, JSON.stringify(next))
+      renameSync(`${progressPath}.tmp`, progressPath)
+      return { changedDays: [...days].sort(), written } satisfies DailyRefresh
+    }),
+  )

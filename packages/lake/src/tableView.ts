@@ -1,0 +1,86 @@
+import { existsSync, readdirSync } from "node:fs"
+import { join } from "node:path"
+import { ChecksummedLog } from "./ChecksummedLog.ts"
+import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+
+/** A file of a table as readers should see it: a micro-batch file or a compacted one. */
+export interface LakeFile extends CommittedFile {
+  /** Source partitions whose rows it holds, as `<topic>-<partition>` (one for a micro-batch file). */
+  readonly sources: ReadonlyArray<string>
+  /** Newest broker record timestamp of the batches it holds (epoch ms). */
+  readonly maxRecordTs: number
+}
+
+/**
+ * One compaction of one table-day: `replaced` (paths) became `outputs`. Appending it to the table's compaction
+ * log commits it; it takes effect for readers when the day's directory is exchanged with the staging directory
+ * `_lake/staging/<table>/<id>` holding the outputs (see README, Compaction).
+ */
+export interface CompactionEntry {
+  readonly id: string
+  readonly table: string
+  readonly date: string
+  readonly replaced: ReadonlyArray<string>
+  readonly outputs: ReadonlyArray<LakeFile>
+  readonly committedAt: string
+}
+
+export const compactionLogPath = (root: string, table: string) => join(root, "_lake", "compactions", `${table}.log`)
+export const stagingRoot = (root: string, table: string) => join(root, "_lake", "staging", table)
+export const dayDir = (root: string, table: string, date: string) => join(root, table, `event_date=${date}`)
+
+export const readCompactionLog = (root: string, table: string, readOnly = true) =>
+  new ChecksummedLog<CompactionEntry>(compactionLogPath(root, table), readOnly)
+
+/**
+ * Whether each entry is in effect. Only the last compaction of a day can be waiting for its directory exchange
+ * (the next compaction of that day first finishes it), and it is in effect once its first output is in the day's
+ * directory: so the directory exchange is the one moment both glob readers and `listFiles` switch sets.
+ */
+export const entriesInEffect = (root: string, entries: ReadonlyArray<CompactionEntry>) => {
+  const last = new Map<string, CompactionEntry>()
+  for (const e of entries) last.set(e.date, e)
+  return entries.map((e) => ({
+    entry: e,
+    inEffect: last.get(e.date) !== e || existsSync(join(root, e.outputs[0]!.path)),
+  }))
+}
+
+/** Every source partition's commit log under `_lake/commits/`, read fresh (read-only). */
+export const readCommitLogs = (root: string): Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> => {
+  const commits = join(root, "_lake", "commits")
+  if (!existsSync(commits)) return []
+  const out: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
+  for (const topic of readdirSync(commits)) {
+    for (const f of readdirSync(join(commits, topic)).filter((f) => f.endsWith(".log"))) {
+      out.push({ source: `${topic}-${f.slice(0, -4)}`, entries: new CommitLog(join(commits, topic, f), true).all })
+    }
+  }
+  return out
+}
+
+/**
+ * The files of a table: every committed micro-batch file, minus what compactions in effect replaced, plus
+ * what they wrote. In order: micro-batch files by source and offset, then compacted files.
+ */
+export const tableView = (
+  root: string,
+  table: string,
+  logs: ReadonlyArray<{ source: string; entries: ReadonlyArray<CommitEntry> }>,
+  compactions: ReadonlyArray<CompactionEntry> = readCompactionLog(root, table).all,
+): Array<LakeFile> => {
+  const files = new Map<string, LakeFile>()
+  for (const { source, entries } of logs) {
+    for (const entry of entries) {
+      for (const f of entry.files) {
+        if (f.table === table) files.set(f.path, { ...f, sources: [source], maxRecordTs: entry.maxRecordTs })
+      }
+    }
+  }
+  for (const { entry, inEffect } of entriesInEffect(root, compactions)) {
+    if (!inEffect) continue
+    for (const p of entry.replaced) files.delete(p)
+    for (const f of entry.outputs) files.set(f.path, f)
+  }
+  return [...files.values()]
+}
