@@ -6,7 +6,7 @@ import { hasPython } from "./dbtProject.ts"
 const chatty = /^(\d\d:\d\d:\d\d)?\s*$|\d+ of \d+ (START|OK|PASS)\b|Running with dbt|Registered adapter|Concurrency:/
 
 /**
- * `dbt build` every `intervalMs` over `dataDir`, for `bun run dev`. Says once and stops when Python is missing;
+ * `dbt build` every `intervalMs` over `dataDir` (the first after at most 30 s), for `bun run dev`. Says once and stops when Python is missing;
  * a failed build is logged and retried next time, never stopping the caller. Runs until interrupted.
  */
 export const dbtLoop = (dataDir: string, intervalMs: number, log: (line: string) => void) =>
@@ -16,6 +16,8 @@ export const dbtLoop = (dataDir: string, intervalMs: number, log: (line: string)
       return
     }
     const dbt = yield* Dbt
+    // Let the first events reach Silver before the first build (and keep short dev runs free of dbt).
+    yield* Effect.sleep(Math.min(intervalMs, 30_000))
     for (;;) {
       yield* dbt
         .run(["build"], dataDir, (line) => {
