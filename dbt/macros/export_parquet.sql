@@ -1,6 +1,7 @@
 {#
-  Post-hook of every mart: writes the model to $DATA_DIR/gold/dbt/<model>.parquet. DuckDB writes over an
-  existing file through a temporary file and a rename, so readers see the old file or the new one, never half.
+  Post-hook of every mart: writes the model to $DATA_DIR/gold/dbt/<model>.parquet. DuckDB writes
+  tmp_<model>.parquet and renames it over the old file, so a reader opening <model>.parquet by name sees the old
+  file or the new one, never half of one.
 #}
 {% macro export_parquet() -%}
   {%- set path = env_var('DATA_DIR') ~ '/gold/dbt/' ~ this.identifier ~ '.parquet' -%}
