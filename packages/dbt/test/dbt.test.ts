@@ -260,6 +260,8 @@ describe("dbt project over the Silver lake", () => {
       `select order_id, event_date::VARCHAR as d from ${mart("fct_orders")} where not is_returned order by ordered_at limit 1`,
     )
     const returned = before[0]!
+    const [moved] = await rows(`select session_id, anonymous_id from ${mart("fct_sessions")}
+                                where session_date = DATE '2026-11-02' order by started_at, session_id limit 1`)
     const envelope = (id: string, type: string, ts: string) => ({
       schema_version: 1,
       event_id: id,
@@ -297,18 +299,33 @@ describe("dbt project over the Silver lake", () => {
         currency: "USD",
         reason: "late test",
       },
+      // A page view of a day-2 session, stamped a second before midnight of day 1: the session moves to day 1.
+      {
+        ...envelope("0b5e4c1d-9f3b-4d2a-8c7e-1b2c3d4e5f63", "page_view", "2026-11-01T23:59:59Z"),
+        anonymous_id: moved!.anonymous_id,
+        user_id: null,
+        session_id: moved!.session_id,
+        page_type: "home",
+        page_url: "/",
+        sku: null,
+        category: null,
+      },
     ]
     await Effect.runPromise(
       Effect.gen(function* () {
         yield* (yield* Broker).produce(
           TOPIC_RAW,
-          late.map((e) => ({ key: e.session_id, value: JSON.stringify(e), timestamp: Date.parse(END) + 3_600_000 })),
+          late.map((e) => ({
+            key: String(e.session_id),
+            value: JSON.stringify(e),
+            timestamp: Date.parse(END) + 3_600_000,
+          })),
         )
       }).pipe(Effect.provide(layerEmbeddedAt(join(dir, "broker")))),
     )
     await sh(["run", "pipeline", "--", "--available-now"])
     const second = await dbt(["build"])
-    process.stderr.write(`[dbt spec] incremental dbt build after 2 late events: ${second.durationMs} ms\n`)
+    process.stderr.write(`[dbt spec] incremental dbt build after 3 late events: ${second.durationMs} ms\n`)
     const statuses = runResults()
     expect(statuses["test.shop_pulse.warn_unknown_skus"]).toBe("warn")
     expect(
@@ -328,6 +345,10 @@ describe("dbt project over the Silver lake", () => {
     const [unknown] = await rows(`select category, revenue::VARCHAR as revenue from ${mart("fct_revenue_by_category")}
                                   where event_date = DATE '2026-11-01' and category = 'unknown'`)
     expect(unknown).toEqual({ category: "unknown", revenue: "3.30" })
+    const [session] =
+      await rows(`select session_date::VARCHAR as d, landing_page_url as landing from ${mart("fct_sessions")}
+                                  where session_id = '${moved!.session_id}'`)
+    expect(session).toEqual({ d: "2026-11-01", landing: "/" })
 
     const incremental = await snapshot()
     await dbt(["build", "--full-refresh"])
