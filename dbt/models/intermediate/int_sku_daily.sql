@@ -1,11 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date') }}
 -- depends_on: {{ ref('stg_events') }}
 -- Per day and sku: product views, cart adds, order lines and returns (what dim_sku_360 adds up).
-{% set days %}{% if is_incremental() %} where event_date in (select event_date from days){% endif %}{% endset %}
+{% set days %}{% if is_incremental() %} where event_date in {{ changed_days() }}{% endif %}{% endset %}
 with
-{% if is_incremental() %}
-days as {{ changed_event_days() }},
-{% endif %}
 views as (
     select event_date, sku, count(*) as product_views, count(distinct session_id) as view_sessions,
            max(ingested_at) as ingested_at

@@ -11,5 +11,5 @@ select
     count(*)::BIGINT as events,
     max(ingested_at) as _ingested_at
 from {{ ref('stg_events') }}
-{% if is_incremental() %} where event_date in {{ changed_event_days() }} {% endif %}
+{% if is_incremental() %} where event_date in {{ changed_days() }} {% endif %}
 group by event_date, user_key, session_id

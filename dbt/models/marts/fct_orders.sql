@@ -1,19 +1,20 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date') }}
 -- depends_on: {{ ref('stg_events') }}
 -- One row per order (order_placed), with what happened to it afterwards (returns, refunds).
-with
 {% if is_incremental() %}
-days as (
-    {{ changed_event_days() }}
+{% set days_sql %}
+    {{ changed_days_sql() }}
     -- A late return changes the row of its order, which belongs to the order's own day.
     union
     select o.event_date from {{ ref('stg_returns') }} r join {{ ref('stg_orders') }} o using (order_id)
     where r.ingested_at > {{ ingested_watermark() }}
-),
+    order by 1
+{% endset %}
 {% endif %}
+with
 orders as (
     select * from {{ ref('stg_orders') }}
-    {% if is_incremental() %} where event_date in (select event_date from days) {% endif %}
+    {% if is_incremental() %} where event_date in {{ date_list(days_sql) }} {% endif %}
 ),
 returns as (
     select order_id, count(*) as returns, sum(units) as returned_units, sum(refund_amount) as refund_amount,

@@ -1,32 +1,31 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='session_date') }}
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', unique_key='session_date',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where session_id in (select session_id from {{ ref('stg_events') }} where ingested_at > {{ ingested_watermark() }}){% endif %}"
+) }}
 -- One row per session: start, end, duration, page views, how far down the funnel it went, orders and revenue,
 -- landing page, device, country, utm source. Incremental by session_date: the days of the sessions that got
--- new events are rebuilt whole (a late event can even move a session to an earlier day).
+-- new events are rebuilt whole. A late event can move a session to an earlier day: the pre-hook first drops the
+-- rows of every session with new events, so no stale row stays behind on a day that has nothing else to rebuild.
 {% if is_incremental() %}
+{% set touched %}
+    select distinct session_id from {{ ref('stg_events') }} where ingested_at > {{ ingested_watermark() }}
+{% endset %}
+{# The days of sessions with new events: where they were, and where they start now. #}
+{% set day_values = date_values(
+    "select session_date from " ~ this ~ " where session_id in (" ~ touched ~ ")"
+    ~ " union select min(event_ts)::DATE from " ~ ref('stg_events') ~ " where session_id in (" ~ touched ~ ")"
+    ~ " group by session_id order by 1") %}
+{% set days = date_list(day_values) %}
+{# Every session that starts on a rebuilt day has an event on that day, and none before it. #}
 {% set events %}
     (select * from {{ ref('stg_events') }}
-     where session_id in (select session_id from candidates)
-       and event_date >= (select min(session_date) from days))
+     where event_date >= {{ ("DATE '" ~ day_values[0] ~ "'") if day_values else "NULL::DATE" }}
+       and session_id in (select session_id from {{ ref('stg_events') }} where event_date in {{ days }}))
 {% endset %}
 {% else %}
 {% set events = ref('stg_events') %}
 {% endif %}
 with
-{% if is_incremental() %}
-touched as (
-    select distinct session_id from {{ ref('stg_events') }} where ingested_at > {{ ingested_watermark() }}
-),
-days as (
-    select session_date from {{ this }} where session_id in (select session_id from touched)
-    union
-    select min(event_ts)::DATE from {{ ref('stg_events') }}
-    where session_id in (select session_id from touched) group by session_id
-),
--- Every session that starts on a rebuilt day has an event on that day.
-candidates as (
-    select distinct session_id from {{ ref('stg_events') }} where event_date in (select session_date from days)
-),
-{% endif %}
 sessions as (
     {{ sessions_of(events) }}
 ),
@@ -64,4 +63,4 @@ select
     s._ingested_at
 from sessions s
 left join orders o using (session_id)
-{% if is_incremental() %} where s.session_date in (select session_date from days) {% endif %}
+{% if is_incremental() %} where s.session_date in {{ days }} {% endif %}
