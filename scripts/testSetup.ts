@@ -3,3 +3,5 @@
 import { ensurePythonEnv } from "./pythonEnv.ts"
 
 process.env.PYTHON ??= ensurePythonEnv(".venv", "requirements-test.txt")
+// dbt and its DuckDB adapter for the dbt spec (packages/dbt/test), in their own venv as `bun run dbt` uses.
+ensurePythonEnv("dbt/.venv", "dbt/requirements.txt")

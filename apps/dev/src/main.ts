@@ -1,9 +1,10 @@
 import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
-import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generator"
+import { Dbt, dbtLoop } from "@shop/dbt"
+import { brokerSink, emptyStats, loadCatalog, parseDuration, runGenerator } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { DashboardServer, dashboardLayer, defaultDashboardPort } from "@shop/live"
-import { runCli } from "@shop/runtime"
+import { runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
 import { goldLoop, Warehouse } from "@shop/warehouse"
 import { Console, Effect } from "effect"
@@ -24,10 +25,17 @@ const command = Command.make(
       Flag.withDescription("Live dashboard port (default $DASHBOARD_PORT or 3000; 0 picks a free one)"),
       Flag.withDefault(defaultDashboardPort()),
     ),
+    dbtEvery: Flag.String("dbt-every").pipe(
+      Flag.withDescription("How often to run `dbt build` (e.g. 5m, 90s; off to disable; env DBT_EVERY)"),
+      Flag.withDefault(process.env.DBT_EVERY ?? "5m"),
+    ),
   },
-  ({ eps, seed, dashboardPort }) =>
+  ({ eps, seed, dashboardPort, dbtEvery }) =>
     Effect.gen(function* () {
       const dataDir = resolve(process.env.DATA_DIR ?? "./data")
+      const dbtMs = dbtEvery === "off" ? 0 : parseDuration(dbtEvery)
+      if (dbtMs === undefined)
+        return yield* new UsageError({ message: `--dbt-every: not a duration or off: ${dbtEvery}` })
       const broker = yield* Broker
       yield* Console.error(
         [
@@ -36,6 +44,7 @@ const command = Command.make(
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
+          `  dbt:        ${dbtMs === 0 ? "off (--dbt-every off)" : `dbt build every ${dbtEvery} when python3 is available; marts in gold/dbt/`}`,
           "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
@@ -71,10 +80,11 @@ const command = Command.make(
         yield* Console.error(`Dashboard: ${(yield* DashboardServer).url}`)
         return yield* Effect.never
       }).pipe(Effect.provide(dashboardLayer({ root: dataDir, port: dashboardPort })))
-      yield* Effect.all([generator, stream, gold, dashboard], { concurrency: "unbounded" }).pipe(
-        Effect.provideService(Broker, broker),
-        Effect.provide(Lake.layer),
-      )
+      // dbt never stops the dev process: the loop logs a failed build and tries again next time.
+      const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => process.stderr.write(`${line}\n`))
+      yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer))], {
+        concurrency: "unbounded",
+      }).pipe(Effect.provideService(Broker, broker), Effect.provide(Lake.layer))
     }),
 ).pipe(
   Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor -> gold"),

@@ -1,4 +1,5 @@
 export { DEFAULT_CATALOG, loadCatalog, type Sku } from "./catalog.ts"
+export { parseDuration } from "./duration.ts"
 export { type EventStreamOptions, type GeneratedRecord, makeEventStream } from "./EventStream.ts"
 export { FAULTS, type Fault } from "./faults.ts"
 export { type Expected, emptyStats, type GeneratorStats, sumDlq, sumValid } from "./GeneratorStats.ts"

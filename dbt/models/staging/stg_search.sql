@@ -1,0 +1,6 @@
+-- One row per search (Silver search).
+select
+    event_id, event_type, event_ts, event_date, session_id, anonymous_id, user_id, coalesce(user_id, anonymous_id) as user_key, device, country, referrer, utm_source, utm_medium, utm_campaign,
+    query, results_count,
+    source_partition, source_offset, record_ts, ingested_at
+from {{ silver('search') }}
