@@ -104,7 +104,9 @@ export const allBench = Command.make(
       const plan: ReadonlyArray<ReadonlyArray<string>> = [
         ["broker", "--records", "500000"],
         ["stream", "--events", "300000"],
+        ["freshness", "--eps", "1000", "--seconds", "60"],
         ["gold", "--sizes", sizes, "--lakes", lakes],
+        ["dbt", "--sizes", sizes, "--lakes", lakes],
         ["soak", "--eps", "10000", "--seconds", String(soakSeconds)],
       ]
       const timings: Array<string> = []

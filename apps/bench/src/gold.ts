@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DBT_PROJECT_DIR, dbtEnv, hasPython, prepareDbt } from "@shop/dbt"
 import { sqlString, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { type Figure, report } from "./report.ts"
+import { type Figure, report, watchPeakRss } from "./report.ts"
 import { type BaseLake, buildBaseLake, runChild, scaleLake } from "./scaledLake.ts"
 
 export interface ScaledLake {
@@ -107,3 +108,55 @@ export const goldBench = Command.make(
       report("gold", figures, { sizes, baseDays, basePipelineSeconds: base.pipelineMs / 1000 })
     }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Gold daily facts build time at growing lake sizes (DuckDB over Silver)"))
+
+/** Runs dbt itself (the Python process, so its RSS is the one followed) over one lake. */
+const runDbt = (dataDir: string, args: ReadonlyArray<string>) =>
+  Effect.promise(async () => {
+    const dbt = prepareDbt(dataDir)
+    const t0 = performance.now()
+    const child = Bun.spawn([dbt, ...args], {
+      cwd: DBT_PROJECT_DIR,
+      env: dbtEnv(dataDir),
+      stdout: "pipe",
+      stderr: "pipe",
+    })
+    const rss = watchPeakRss(child.pid)
+    const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()])
+    const ms = performance.now() - t0
+    const rssMb = rss.stop()
+    if (code !== 0) throw new Error(`dbt ${args.join(" ")} exited ${code}:\n${out.slice(-3000)}`)
+    return { ms, rssMb }
+  })
+
+/** `dbt build` on each lake (the first build, then again with nothing new): wall time and peak RSS. */
+export const dbtFigures = (lakes: ReadonlyArray<ScaledLake>) =>
+  Effect.gen(function* () {
+    const figures: Array<Figure> = []
+    for (const lake of lakes) {
+      const label = `${(lake.events / 1e6).toLocaleString("en-US")}M events, ${lake.days} days`
+      process.stderr.write(`dbt build over ${label}...\n`)
+      const first = yield* runDbt(lake.dataDir, ["build"])
+      process.stderr.write(`dbt build again (nothing new) over ${label}...\n`)
+      const again = yield* runDbt(lake.dataDir, ["build"])
+      figures.push(
+        { name: `${label}: dbt build`, value: first.ms / 1000, unit: "s" },
+        { name: `${label}: dbt build`, value: lake.events / (first.ms / 1000), unit: "events/s" },
+        { name: `${label}: dbt build peak RSS`, value: first.rssMb, unit: "MB" },
+        { name: `${label}: dbt build, nothing new`, value: again.ms / 1000, unit: "s" },
+      )
+    }
+    return figures
+  })
+
+/** dbt build time as the lake grows, on the same lakes as `bench gold` (shared with --lakes). */
+export const dbtBench = Command.make(
+  "dbt",
+  { sizes: sizesFlag, baseDays: baseDaysFlag, lakes: lakesFlag },
+  ({ sizes, baseDays, lakes: keep }) =>
+    Effect.gen(function* () {
+      if (!hasPython()) return yield* Effect.die(new Error("bench dbt needs python3 (dbt runs in dbt/.venv)"))
+      const root = yield* lakesRoot(keep)
+      const { lakes } = yield* buildLakes(root, parseSizes(sizes), baseDays)
+      report("dbt", yield* dbtFigures(lakes), { sizes, baseDays })
+    }).pipe(Effect.scoped),
+).pipe(Command.withDescription("dbt build time at growing lake sizes (dbt-duckdb over Silver)"))

@@ -4,13 +4,13 @@ import { Command } from "effect/cli"
 import { allBench } from "./all.ts"
 import { brokerBench } from "./broker.ts"
 import { freshnessBench } from "./freshness.ts"
-import { goldBench } from "./gold.ts"
+import { dbtBench, goldBench } from "./gold.ts"
 import { soakBench } from "./soak.ts"
 import { streamBench } from "./stream.ts"
 
 const bench = Command.make("bench").pipe(
   Command.withDescription("Benchmarks: each prints its figures and saves them under bench/results/"),
-  Command.withSubcommands([brokerBench, streamBench, freshnessBench, goldBench, soakBench, allBench]),
+  Command.withSubcommands([brokerBench, streamBench, freshnessBench, goldBench, dbtBench, soakBench, allBench]),
 )
 
 Command.run(bench, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
