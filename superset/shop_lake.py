@@ -1,0 +1,191 @@
+"""
+The lake as seen by Superset: an in-memory DuckDB per connection with one view per Silver table, gold fact and
+dashboard model, created when the connection opens.
+
+Why in-memory (DESIGN.md principle 3): nothing here ever opens a DuckDB *file*, so Superset can never hold a
+lock that a pipeline process needs, and there is no views file to keep in sync with the lake. Superset opens a
+new connection per query (NullPool), so the views are rebuilt each time and new Parquet files and new tables
+(dbt marts appearing later) are seen without a restart. Binding ~30 views costs a few tens of milliseconds.
+
+The dashboard datasets only name these views (`select ... from revenue_daily`), never a path, so the import
+bundle holds no DATA_DIR. Where a dbt mart is the natural source, its view reads `gold/dbt/<mart>` when the
+mart exists and otherwise computes the same columns from Silver: switching is this file only.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from typing import Any, Callable
+
+log = logging.getLogger("shop_lake")
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SILVER_TABLES = [
+    "page_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "order_placed",
+    "order_returned",
+    "order_item",
+    "return_item",
+]
+GOLD_DAILY = [
+    "orders_daily",
+    "revenue_daily",
+    "revenue_by_category_daily",
+    "funnel_daily",
+    "active_users_daily",
+]
+
+
+def data_dir() -> str:
+    return os.path.abspath(os.environ.get("DATA_DIR", os.path.join(REPO_ROOT, "data")))
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _parquet(pattern: str, hive: bool) -> str | None:
+    """`read_parquet(...)` of the files under DATA_DIR matching `pattern`, or None while there are none."""
+    full = os.path.join(data_dir(), pattern)
+    if not glob.glob(full):
+        return None
+    return f"read_parquet({_q(full)}{', hive_partitioning = true' if hive else ''})"
+
+
+def _dbt_mart(name: str) -> str | None:
+    """The dbt mart `name` as Parquet under gold/dbt (a file or a partitioned folder), if dbt has written it."""
+    for pattern, hive in ((f"gold/dbt/{name}.parquet", False), (f"gold/dbt/{name}/**/*.parquet", True)):
+        source = _parquet(pattern, hive)
+        if source is not None:
+            return source
+    return None
+
+
+# Every Silver event with what sessions, funnels and users need (as in packages/warehouse goldSql.ts).
+_ALL_EVENTS = " union all ".join(
+    f"select session_id, event_ts, event_date, event_type, user_id, anonymous_id, "
+    f"coalesce(user_id, anonymous_id) as actor, device, country, utm_source, "
+    f"{'page_type' if t == 'page_view' else 'null::VARCHAR'} as page_type from {t}"
+    for t in SILVER_TABLES[:7]
+)
+
+# One row per session: its date is the UTC date of its first event (the contract's definition).
+_SESSIONS = """
+  select session_id,
+         min(event_ts) as started_at,
+         max(event_ts) as ended_at,
+         min(event_ts)::DATE as session_date,
+         date_diff('second', min(event_ts), max(event_ts))::BIGINT as duration_s,
+         count(*)::BIGINT as events,
+         arg_min(device, event_ts) as device,
+         arg_min(country, event_ts) as country,
+         coalesce(arg_min(utm_source, event_ts), '(direct)') as utm_source,
+         coalesce(max(user_id), arg_min(anonymous_id, event_ts)) as actor,
+         bool_or(event_type = 'page_view' and page_type = 'product') as viewed_product,
+         bool_or(event_type = 'add_to_cart') as added_to_cart,
+         bool_or(event_type = 'checkout_started') as started_checkout,
+         bool_or(event_type = 'order_placed') as ordered
+  from all_events group by session_id"""
+
+# Per user (coalesce(user_id, anonymous_id)): first and last active day.
+_USERS = """
+  select actor as user_key, min(event_date) as first_seen_date, max(event_date) as last_seen_date,
+         count(distinct event_date)::BIGINT as active_days, bool_or(user_id is not null) as identified
+  from all_events group by actor"""
+
+# Daily cohorts by first active day; retention = share of the cohort active on day N after it.
+_COHORT_RETENTION = """
+  with activity as (select distinct actor, event_date from all_events),
+  cohorts as (select actor, min(event_date) as cohort_date from activity group by actor),
+  sizes as (select cohort_date, count(*) as cohort_users from cohorts group by cohort_date)
+  select c.cohort_date, (a.event_date - c.cohort_date)::INTEGER as day_number,
+         count(*)::BIGINT as active_users, any_value(s.cohort_users)::BIGINT as cohort_users,
+         round(count(*) / any_value(s.cohort_users), 4)::DOUBLE as retention
+  from cohorts c join activity a using (actor) join sizes s using (cohort_date)
+  group by all"""
+
+# Per catalog sku (and any unknown sku seen): views, carts, orders, units, revenue and returns, all time.
+_SKU_360 = """
+  with views as (select sku, count(*) as views from page_view where page_type = 'product' group by sku),
+  carts as (select sku, count(*) as carts from add_to_cart group by sku),
+  sold as (select sku, count(distinct order_id) as orders, sum(quantity) as units, sum(line_total) as revenue
+           from order_item group by sku),
+  returned as (select sku, sum(quantity) as returned_units from return_item group by sku),
+  skus as (select sku from dim_sku union select sku from views union select sku from sold)
+  select k.sku, coalesce(d.name, k.sku) as name, coalesce(d.category, 'unknown') as category,
+         d.price as list_price,
+         coalesce(v.views, 0)::BIGINT as views, coalesce(c.carts, 0)::BIGINT as carts,
+         coalesce(s.orders, 0)::BIGINT as orders, coalesce(s.units, 0)::BIGINT as units_sold,
+         coalesce(s.revenue, 0)::DECIMAL(18,2) as revenue,
+         coalesce(r.returned_units, 0)::BIGINT as returned_units,
+         round(coalesce(s.orders, 0) / nullif(v.views, 0), 4)::DOUBLE as view_to_order_rate
+  from skus k left join dim_sku d using (sku) left join views v using (sku) left join carts c using (sku)
+  left join sold s using (sku) left join returned r using (sku)"""
+
+
+def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
+    """(view, SQL body) in dependency order; a body of None means "no data yet", and the view is left out."""
+
+    def silver(t: str) -> Callable[[], str | None]:
+        return lambda: (lambda src: src and f"select * from {src}")(_parquet(f"silver/{t}/*/*.parquet", True))
+
+    def gold(path: str, hive: bool) -> Callable[[], str | None]:
+        return lambda: (lambda src: src and f"select * from {src}")(_parquet(path, hive))
+
+    def mart(name: str, fallback: str) -> Callable[[], str | None]:
+        return lambda: (lambda src: f"select * from {src}" if src else fallback)(_dbt_mart(name))
+
+    catalog = os.path.join(REPO_ROOT, "dbt", "seeds", "dim_sku.csv")
+    views: list[tuple[str, Callable[[], str | None]]] = [(t, silver(t)) for t in SILVER_TABLES]
+    views.append(("dlq", gold("bronze/dlq/*/*.parquet", True)))
+    views += [(f, gold(f"gold/{f}/*/*.parquet", True)) for f in GOLD_DAILY]
+    views.append(("minute_rollup", gold("gold/realtime/minute_rollup.parquet", False)))
+    views.append(("top_products", gold("gold/realtime/top_products.parquet", False)))
+    views.append(("dim_sku", lambda: f"select * from read_csv({_q(catalog)}, header = true)"))
+    views.append(("all_events", lambda: _ALL_EVENTS))
+    views.append(("sessions", mart("fct_sessions", _SESSIONS)))
+    views.append(("users", mart("dim_user", _USERS)))
+    views.append(("cohort_retention", mart("cohort_retention", _COHORT_RETENTION)))
+    views.append(("sku_360", mart("dim_sku_360", _SKU_360)))
+    return views
+
+
+def create_views(conn: Any) -> list[str]:
+    """Creates the views on a DuckDB connection; returns the names of those left out (no data yet)."""
+    conn.execute("SET TimeZone = 'UTC'")
+    missing: list[str] = []
+    for name, body in view_definitions():
+        sql = body()
+        if sql is None:
+            missing.append(name)
+            continue
+        try:
+            conn.execute(f"create or replace view {name} as {sql}")
+        except Exception as e:  # a view over a table with no data yet: leave it out, keep the others
+            log.debug("view %s left out: %s", name, e)
+            missing.append(name)
+    return missing
+
+
+def install_connect_hook() -> None:
+    """Runs `create_views` on every new duckdb-engine connection to an in-memory database."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if not type(dbapi_connection).__module__.startswith("duckdb_engine"):
+            return
+        # Only in-memory databases: views are never written into a DuckDB file (it may be a pipeline's).
+        (path,) = dbapi_connection.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
+        if path is None:
+            create_views(dbapi_connection)
