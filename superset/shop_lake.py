@@ -8,8 +8,9 @@ new connection per query (NullPool), so the views are rebuilt each time and new 
 (dbt marts appearing later) are seen without a restart. Binding ~30 views costs a few tens of milliseconds.
 
 The dashboard datasets only name these views (`select ... from revenue_daily`), never a path, so the import
-bundle holds no DATA_DIR. Where a dbt mart is the natural source, its view reads `gold/dbt/<mart>` when the
-mart exists and otherwise computes the same columns from Silver: switching is this file only.
+bundle holds no DATA_DIR. The daily dashboards read the dbt marts (views named like them, over
+`gold/dbt/<mart>.parquet`); until dbt has written a mart, its view computes the columns the dashboards use from
+the gold facts and Silver, by the same definitions (SHOP_SUPERSET_DBT=off forces that, for comparisons).
 """
 
 from __future__ import annotations
@@ -60,12 +61,8 @@ def _parquet(pattern: str, hive: bool) -> str | None:
 
 
 def _dbt_mart(name: str) -> str | None:
-    """The dbt mart `name` as Parquet under gold/dbt (a file or a partitioned folder), if dbt has written it."""
-    for pattern, hive in ((f"gold/dbt/{name}.parquet", False), (f"gold/dbt/{name}/**/*.parquet", True)):
-        source = _parquet(pattern, hive)
-        if source is not None:
-            return source
-    return None
+    """The dbt mart `name` (gold/dbt/<name>.parquet, replaced by rename after each build), once dbt wrote it."""
+    return None if os.environ.get("SHOP_SUPERSET_DBT") == "off" else _parquet(f"gold/dbt/{name}.parquet", False)
 
 
 # Every Silver event with what sessions, funnels and users need (as in packages/warehouse goldSql.ts).
@@ -76,58 +73,62 @@ _ALL_EVENTS = " union all ".join(
     for t in SILVER_TABLES[:7]
 )
 
-# One row per session: its date is the UTC date of its first event (the contract's definition).
-_SESSIONS = """
-  select session_id,
-         min(event_ts) as started_at,
-         max(event_ts) as ended_at,
-         min(event_ts)::DATE as session_date,
-         date_diff('second', min(event_ts), max(event_ts))::BIGINT as duration_s,
-         count(*)::BIGINT as events,
-         arg_min(device, event_ts) as device,
-         arg_min(country, event_ts) as country,
-         coalesce(arg_min(utm_source, event_ts), '(direct)') as utm_source,
-         coalesce(max(user_id), arg_min(anonymous_id, event_ts)) as actor,
-         bool_or(event_type = 'page_view' and page_type = 'product') as viewed_product,
-         bool_or(event_type = 'add_to_cart') as added_to_cart,
-         bool_or(event_type = 'checkout_started') as started_checkout,
-         bool_or(event_type = 'order_placed') as ordered
-  from all_events group by session_id"""
-
-# Per user (coalesce(user_id, anonymous_id)): first and last active day.
-_USERS = """
-  select actor as user_key, min(event_date) as first_seen_date, max(event_date) as last_seen_date,
-         count(distinct event_date)::BIGINT as active_days, bool_or(user_id is not null) as identified
-  from all_events group by actor"""
-
-# Daily cohorts by first active day; retention = share of the cohort active on day N after it.
-_COHORT_RETENTION = """
-  with activity as (select distinct actor, event_date from all_events),
-  cohorts as (select actor, min(event_date) as cohort_date from activity group by actor),
-  sizes as (select cohort_date, count(*) as cohort_users from cohorts group by cohort_date)
-  select c.cohort_date, (a.event_date - c.cohort_date)::INTEGER as day_number,
-         count(*)::BIGINT as active_users, any_value(s.cohort_users)::BIGINT as cohort_users,
-         round(count(*) / any_value(s.cohort_users), 4)::DOUBLE as retention
-  from cohorts c join activity a using (actor) join sizes s using (cohort_date)
-  group by all"""
-
-# Per catalog sku (and any unknown sku seen): views, carts, orders, units, revenue and returns, all time.
-_SKU_360 = """
-  with views as (select sku, count(*) as views from page_view where page_type = 'product' group by sku),
-  carts as (select sku, count(*) as carts from add_to_cart group by sku),
-  sold as (select sku, count(distinct order_id) as orders, sum(quantity) as units, sum(line_total) as revenue
-           from order_item group by sku),
-  returned as (select sku, sum(quantity) as returned_units from return_item group by sku),
-  skus as (select sku from dim_sku union select sku from views union select sku from sold)
-  select k.sku, coalesce(d.name, k.sku) as name, coalesce(d.category, 'unknown') as category,
-         d.price as list_price,
-         coalesce(v.views, 0)::BIGINT as views, coalesce(c.carts, 0)::BIGINT as carts,
-         coalesce(s.orders, 0)::BIGINT as orders, coalesce(s.units, 0)::BIGINT as units_sold,
-         coalesce(s.revenue, 0)::DECIMAL(18,2) as revenue,
-         coalesce(r.returned_units, 0)::BIGINT as returned_units,
-         round(coalesce(s.orders, 0) / nullif(v.views, 0), 4)::DOUBLE as view_to_order_rate
-  from skus k left join dim_sku d using (sku) left join views v using (sku) left join carts c using (sku)
-  left join sold s using (sku) left join returned r using (sku)"""
+# The dbt marts' columns that the dashboards use, computed from gold and Silver for when dbt has not run (yet).
+# Same business definitions (docs/contract/events-v1.md); dbt's files replace them as soon as they exist.
+_MART_FALLBACKS = {
+    "fct_revenue_daily": """
+      select r.event_date, coalesce(o.orders, 0)::BIGINT as orders, r.gmv, r.discounts, r.net_revenue, r.shipping,
+             r.tax, r.total_collected, r.refunds
+      from revenue_daily r left join orders_daily o using (event_date)""",
+    "fct_orders_daily": "select event_date, orders, units, net_revenue, avg_order_value from orders_daily",
+    "fct_revenue_by_category": "select event_date, category, revenue, units from revenue_by_category_daily",
+    "daily_funnel": """
+      select event_date as session_date, sessions, product_view_sessions, cart_sessions, checkout_sessions,
+             order_sessions, conversion_rate
+      from funnel_daily""",
+    "fct_active_users": "select event_date, dau, wau, mau from active_users_daily",
+    # One row per session: its date is the UTC date of its first event.
+    "fct_sessions": """
+      select session_id, min(event_ts)::DATE as session_date, min(event_ts) as started_at, max(event_ts) as ended_at,
+             date_diff('second', min(event_ts), max(event_ts))::BIGINT as duration_seconds, count(*)::BIGINT as events,
+             arg_min(device, event_ts) as device, arg_min(country, event_ts) as country,
+             arg_min(utm_source, event_ts) as utm_source, arg_min(actor, event_ts) as user_key,
+             bool_or(event_type = 'page_view' and page_type = 'product') as viewed_product,
+             bool_or(event_type = 'add_to_cart') as reached_cart,
+             bool_or(event_type = 'checkout_started') as reached_checkout,
+             bool_or(event_type = 'order_placed') as reached_order
+      from all_events group by session_id""",
+    "dim_user": """
+      select actor as user_key, min(event_date) as first_seen_date, max(event_date) as last_seen_date,
+             count(distinct event_date)::BIGINT as active_days
+      from all_events group by actor""",
+    # Weekly (Monday) cohorts by first visit; week 0 is the cohort's own week.
+    "cohort_retention": """
+      with activity as (select distinct actor as user_key, date_trunc('week', event_date)::DATE as activity_week
+                        from all_events),
+      cohorts as (select user_key, min(activity_week) as cohort_week from activity group by user_key),
+      sizes as (select cohort_week, count(*) as cohort_users from cohorts group by cohort_week)
+      select 'first_visit' as cohort_type, c.cohort_week,
+             (date_diff('day', c.cohort_week, a.activity_week) // 7)::INTEGER as week_number,
+             any_value(s.cohort_users)::BIGINT as cohort_users, count(distinct a.user_key)::BIGINT as active_users,
+             round(count(distinct a.user_key) / any_value(s.cohort_users), 4) as retention_rate
+      from cohorts c join activity a using (user_key) join sizes s using (cohort_week)
+      group by all""",
+    # Per sku (catalog and unknown skus seen): views, carts, orders, units, revenue and returns, all time.
+    "dim_sku_360": """
+      with views as (select sku, count(*) as product_views from page_view where page_type = 'product' group by sku),
+      carts as (select sku, count(*) as cart_adds from add_to_cart group by sku),
+      sold as (select sku, count(distinct order_id) as orders, sum(quantity) as units_sold, sum(line_total) as revenue
+               from order_item group by sku),
+      returned as (select sku, sum(quantity) as returned_units from return_item group by sku),
+      skus as (select sku from dim_sku union select sku from views union select sku from sold)
+      select k.sku, coalesce(d.name, k.sku) as name, coalesce(d.category, 'unknown') as category, d.price,
+             coalesce(v.product_views, 0)::BIGINT as product_views, coalesce(c.cart_adds, 0)::BIGINT as cart_adds,
+             coalesce(s.orders, 0)::BIGINT as orders, coalesce(s.units_sold, 0)::BIGINT as units_sold,
+             coalesce(s.revenue, 0)::DECIMAL(18,2) as revenue, coalesce(r.returned_units, 0)::BIGINT as returned_units
+      from skus k left join dim_sku d using (sku) left join views v using (sku) left join carts c using (sku)
+      left join sold s using (sku) left join returned r using (sku)""",
+}
 
 
 def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
@@ -150,10 +151,7 @@ def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
     views.append(("top_products", gold("gold/realtime/top_products.parquet", False)))
     views.append(("dim_sku", lambda: f"select * from read_csv({_q(catalog)}, header = true)"))
     views.append(("all_events", lambda: _ALL_EVENTS))
-    views.append(("sessions", mart("fct_sessions", _SESSIONS)))
-    views.append(("users", mart("dim_user", _USERS)))
-    views.append(("cohort_retention", mart("cohort_retention", _COHORT_RETENTION)))
-    views.append(("sku_360", mart("dim_sku_360", _SKU_360)))
+    views += [(name, mart(name, sql)) for name, sql in _MART_FALLBACKS.items()]
     return views
 
 

@@ -43,34 +43,39 @@ from minute_rollup
 where minute > (select max(minute) from minute_rollup) - interval 60 minute""",
     "rt_top_products": """select ranking, rank, sku, name, category, views, revenue, units
 from top_products where window_minutes = 60""",
-    "daily_revenue": """select r.event_date, r.gmv, r.discounts, r.net_revenue, r.shipping, r.tax, r.total_collected, r.refunds,
-       coalesce(o.orders, 0) as orders, coalesce(o.units, 0) as units
-from revenue_daily r left join orders_daily o using (event_date)""",
-    "daily_revenue_by_category": "select event_date, category, revenue, units from revenue_by_category_daily",
-    "daily_funnel": "select * from funnel_daily",
+    # The daily dashboards read the dbt marts (views of shop_lake.py, computed from gold until dbt has run).
+    "daily_revenue": """select r.event_date, r.gmv, r.discounts, r.net_revenue, r.total_collected, r.refunds, r.orders,
+       coalesce(o.units, 0) as units
+from fct_revenue_daily r left join fct_orders_daily o using (event_date)""",
+    "daily_revenue_by_category": "select event_date, category, revenue, units from fct_revenue_by_category",
+    "daily_funnel": """select session_date, sessions, product_view_sessions, cart_sessions, checkout_sessions, order_sessions
+from daily_funnel""",
     "funnel_steps": """select step_no, step, sum(sessions)::BIGINT as sessions from (
-  select 1 as step_no, '1. sessions' as step, sessions from funnel_daily
-  union all select 2, '2. viewed a product', product_view_sessions from funnel_daily
-  union all select 3, '3. added to cart', cart_sessions from funnel_daily
-  union all select 4, '4. started checkout', checkout_sessions from funnel_daily
-  union all select 5, '5. ordered', order_sessions from funnel_daily)
+  select 1 as step_no, '1. sessions' as step, sessions from daily_funnel
+  union all select 2, '2. viewed a product', product_view_sessions from daily_funnel
+  union all select 3, '3. added to cart', cart_sessions from daily_funnel
+  union all select 4, '4. started checkout', checkout_sessions from daily_funnel
+  union all select 5, '5. ordered', order_sessions from daily_funnel)
 group by all""",
-    "session_conversion": """select session_date, device, country, utm_source,
-       count(*)::BIGINT as sessions, (count(*) filter (where ordered))::BIGINT as order_sessions
-from sessions group by all""",
-    "session_length": """select case when duration_s < 60 then '00-01 min' when duration_s < 120 then '01-02 min'
-            when duration_s < 300 then '02-05 min' when duration_s < 600 then '05-10 min'
-            when duration_s < 1200 then '10-20 min' else '20+ min' end as length,
-       min(duration_s) as bucket_start_s, count(*)::BIGINT as sessions
-from sessions group by 1""",
-    "active_users": "select event_date, dau, wau, mau from active_users_daily",
-    "cohort_retention": """select strftime(cohort_date, '%Y-%m-%d') as cohort, day_number, retention, active_users, cohort_users
-from cohort_retention""",
-    "new_vs_returning": """select a.event_date, case when u.first_seen_date = a.event_date then 'new' else 'returning' end as user_type,
-       count(*)::BIGINT as users
-from (select distinct actor, event_date from all_events) a join users u on u.user_key = a.actor
+    "session_conversion": """select session_date, device, country, coalesce(utm_source, '(direct)') as utm_source,
+       count(*)::BIGINT as sessions, (count(*) filter (where reached_order))::BIGINT as order_sessions
+from fct_sessions group by all""",
+    "session_length": """select case when duration_seconds < 60 then '00-01 min' when duration_seconds < 120 then '01-02 min'
+            when duration_seconds < 300 then '02-05 min' when duration_seconds < 600 then '05-10 min'
+            when duration_seconds < 1200 then '10-20 min' else '20+ min' end as length,
+       count(*)::BIGINT as sessions
+from fct_sessions group by 1""",
+    "active_users": "select event_date, dau, wau, mau from fct_active_users",
+    "cohort_retention": """select strftime(cohort_week, '%Y-%m-%d') as cohort, week_number, retention_rate, active_users, cohort_users
+from cohort_retention where cohort_type = 'first_visit'""",
+    "new_vs_returning": """select s.session_date as event_date,
+       case when u.first_seen_date = s.session_date then 'new' else 'returning' end as user_type,
+       count(distinct s.user_key)::BIGINT as users
+from fct_sessions s join dim_user u using (user_key)
 group by all""",
-    "sku_360": "select * from sku_360",
+    "sku_360": """select sku, name, category, price as list_price, product_views as views, cart_adds as carts, orders, units_sold,
+       revenue, returned_units, round(orders / nullif(product_views, 0), 4)::DOUBLE as view_to_order_rate
+from dim_sku_360""",
 }
 
 
@@ -283,14 +288,14 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                   "row_limit": 10, "sort_by_metric": True, "show_labels": True, "show_legend": False,
                   "label_type": "key_value_percent", "number_format": "SMART_NUMBER"}),
                 ("fs_daily_funnel", "Funnel steps per day", "daily_funnel", 7,
-                 timeseries("echarts_timeseries_line", "event_date",
+                 timeseries("echarts_timeseries_line", "session_date",
                             [sum_("sessions"), sum_("product_view_sessions", "viewed a product"),
                              sum_("cart_sessions", "added to cart"), sum_("checkout_sessions", "started checkout"),
                              sum_("order_sessions", "ordered")], "P1D")),
             ],
             [
                 ("fs_conversion_daily", "Conversion rate per day", "daily_funnel", 6,
-                 timeseries("echarts_timeseries_line", "event_date",
+                 timeseries("echarts_timeseries_line", "session_date",
                             [s("conversion", "SUM(order_sessions) * 1.0 / NULLIF(SUM(sessions), 0)")], "P1D",
                             y_axis_format=PCT)),
                 ("fs_session_length", "Session length", "session_length", 6,
@@ -323,9 +328,9 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                  big_number_trend(s("DAU", "MAX(dau)"), "event_date", "P1D")),
             ],
             [
-                ("cu_cohorts", "Cohort retention (share of each first-day cohort active N days later)", "cohort_retention", 7,
-                 {"viz_type": "heatmap_v2", "x_axis": "day_number", "groupby": "cohort",
-                  "metric": s("retention", "MAX(retention)"), "adhoc_filters": [], "row_limit": 10000,
+                ("cu_cohorts", "Cohort retention (weekly cohorts by first visit, share active N weeks later)", "cohort_retention", 7,
+                 {"viz_type": "heatmap_v2", "x_axis": "week_number", "groupby": "cohort",
+                  "metric": s("retention", "MAX(retention_rate)"), "adhoc_filters": [], "row_limit": 10000,
                   "normalize_across": "heatmap", "linear_color_scheme": "blue_white_yellow", "show_values": True,
                   "show_percentage": False, "show_legend": True, "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc",
                   "y_axis_format": ".0%", "value_bounds": [None, None], "bottom_margin": "auto", "left_margin": "auto"}),

@@ -16,15 +16,15 @@ export const ensureSupersetVenv = Effect.try({
 
 const tail = (file: string, lines: number) => readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n")
 
-/** Runs one `superset ...` command with its output in $DATA_DIR/superset/bootstrap.log. */
-const superset = (s: SupersetSettings, step: string, args: ReadonlyArray<string>, ok?: (out: string) => boolean) =>
+/** Runs one command of the venv with its output in $DATA_DIR/superset/bootstrap.log. */
+const run = (s: SupersetSettings, step: string, cmd: ReadonlyArray<string>, ok?: (out: string) => boolean) =>
   Effect.tryPromise({
     try: async () => {
       const logFile = join(s.home, "bootstrap.log")
       const started = performance.now()
       log(`${step}...`)
       const fd = openSync(logFile, "a")
-      const proc = Bun.spawn(["superset", ...args], { env: supersetProcessEnv(s), stdout: fd, stderr: fd })
+      const proc = Bun.spawn([...cmd], { env: supersetProcessEnv(s), stdout: fd, stderr: fd })
       const code = await proc.exited
       closeSync(fd)
       if (code !== 0 && !(ok?.(tail(logFile, 5)) ?? false)) {
@@ -35,6 +35,11 @@ const superset = (s: SupersetSettings, step: string, args: ReadonlyArray<string>
     catch: (e) => new SupersetError({ step, message: e instanceof Error ? e.message : String(e) }),
   })
 
+const superset = (s: SupersetSettings, step: string, args: ReadonlyArray<string>, ok?: (out: string) => boolean) =>
+  run(s, step, ["superset", ...args], ok)
+const python = (s: SupersetSettings, step: string, args: ReadonlyArray<string>) =>
+  run(s, step, [join(supersetDir, ".venv", "bin", "python"), ...args])
+
 const bundleDir = join(supersetDir, "bundle")
 const filesUnder = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
@@ -44,7 +49,11 @@ const filesUnder = (dir: string): Array<string> =>
 /** Changes when anything the bootstrap installs changes: then the steps run again (each is idempotent). */
 const bootstrapStamp = (s: SupersetSettings) => {
   const h = createHash("sha256")
-  for (const f of [join(supersetDir, "requirements.txt"), ...filesUnder(bundleDir).sort()]) {
+  for (const f of [
+    join(supersetDir, "requirements.txt"),
+    join(supersetDir, "tools", "import_bundle.py"),
+    ...filesUnder(bundleDir).sort(),
+  ]) {
     h.update(relative(supersetDir, f)).update(readFileSync(f))
   }
   return h.update(s.adminUser).update(s.adminPassword).digest("hex")
@@ -72,15 +81,9 @@ export const bootstrap = (s: SupersetSettings, force = false) =>
     )
     yield* superset(s, "setting the admin password", ["fab", "reset-password", ...admin])
     yield* superset(s, "roles and permissions (superset init)", ["init"])
-    const zip = join(s.home, "dashboards.zip")
-    const python = join(supersetDir, ".venv", "bin", "python")
-    const packed = Bun.spawnSync([python, join(supersetDir, "tools", "bundle_zip.py"), zip], {
-      env: supersetProcessEnv(s),
-      stderr: "pipe",
-    })
-    if (packed.exitCode !== 0) {
-      return yield* new SupersetError({ step: "bundle", message: packed.stderr.toString() })
-    }
-    yield* superset(s, "importing the dashboards", ["import-dashboards", "-p", zip, "-u", s.adminUser])
+    yield* python(s, "importing the dashboards (datasets, charts, dashboards)", [
+      join(supersetDir, "tools", "import_bundle.py"),
+      s.adminUser,
+    ])
     writeFileSync(stampFile, stamp)
   })
