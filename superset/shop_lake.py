@@ -16,6 +16,7 @@ the gold facts and Silver, by the same definitions (SHOP_SUPERSET_DBT=off forces
 from __future__ import annotations
 
 import glob
+import json
 import logging
 import os
 from typing import Any, Callable
@@ -58,6 +59,33 @@ def _parquet(pattern: str, hive: bool) -> str | None:
     if not glob.glob(full):
         return None
     return f"read_parquet({_q(full)}{', hive_partitioning = true' if hive else ''})"
+
+
+# DuckDB types of the lake's column types (packages/lake TableSchema.ts).
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "timestamp_ms": "TIMESTAMP",
+    "money_cents": "DECIMAL(18,2)",
+    "bytes": "BLOB",
+}
+
+
+def _empty_table(table: str) -> str | None:
+    """An empty relation with the columns of lake table `table` (e.g. "silver/order_returned"), from the
+    schemas `bun run superset` writes to $DATA_DIR/superset/lake_tables.json; None if that file is absent."""
+    path = os.path.join(data_dir(), "superset", "lake_tables.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        tables = {t["name"]: t["columns"] for t in json.load(f)}
+    if table not in tables:
+        return None
+    columns = ", ".join(f"null::{_DUCK_TYPES[typ]} as {name}" for name, typ in tables[table])
+    return f"select {columns}, null::DATE as event_date where false"
 
 
 def _dbt_mart(name: str) -> str | None:
@@ -134,8 +162,12 @@ _MART_FALLBACKS = {
 def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
     """(view, SQL body) in dependency order; a body of None means "no data yet", and the view is left out."""
 
-    def silver(t: str) -> Callable[[], str | None]:
-        return lambda: (lambda src: src and f"select * from {src}")(_parquet(f"silver/{t}/*/*.parquet", True))
+    def lake(table: str) -> Callable[[], str | None]:
+        def body() -> str | None:
+            src = _parquet(f"{table}/*/*.parquet", True)
+            return f"select * from {src}" if src else _empty_table(table)
+
+        return body
 
     def gold(path: str, hive: bool) -> Callable[[], str | None]:
         return lambda: (lambda src: src and f"select * from {src}")(_parquet(path, hive))
@@ -144,8 +176,8 @@ def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
         return lambda: (lambda src: f"select * from {src}" if src else fallback)(_dbt_mart(name))
 
     catalog = os.path.join(REPO_ROOT, "dbt", "seeds", "dim_sku.csv")
-    views: list[tuple[str, Callable[[], str | None]]] = [(t, silver(t)) for t in SILVER_TABLES]
-    views.append(("dlq", gold("bronze/dlq/*/*.parquet", True)))
+    views: list[tuple[str, Callable[[], str | None]]] = [(t, lake(f"silver/{t}")) for t in SILVER_TABLES]
+    views.append(("dlq", lake("bronze/dlq")))
     views += [(f, gold(f"gold/{f}/*/*.parquet", True)) for f in GOLD_DAILY]
     views.append(("minute_rollup", gold("gold/realtime/minute_rollup.parquet", False)))
     views.append(("top_products", gold("gold/realtime/top_products.parquet", False)))

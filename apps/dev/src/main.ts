@@ -4,6 +4,7 @@ import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generat
 import { Lake } from "@shop/lake"
 import { runCli } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
+import { supersetChild } from "@shop/superset"
 import { goldLoop, Warehouse } from "@shop/warehouse"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -19,8 +20,12 @@ const command = Command.make(
   {
     eps: Flag.Int("eps").pipe(Flag.withDescription("Simulated shop events per second"), Flag.withDefault(50)),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Generator seed"), Flag.withDefault(Date.now() % 1_000_000)),
+    noSuperset: Flag.Boolean("no-superset").pipe(
+      Flag.withDescription("Do not start Superset"),
+      Flag.withDefault(false),
+    ),
   },
-  ({ eps, seed }) =>
+  ({ eps, seed, noSuperset }) =>
     Effect.gen(function* () {
       const dataDir = resolve(process.env.DATA_DIR ?? "./data")
       const broker = yield* Broker
@@ -31,6 +36,7 @@ const command = Command.make(
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
+          `  superset:   ${noSuperset ? "off (--no-superset)" : "http://localhost:8088 (installs on first run; login in its log)"}`,
           "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
@@ -61,7 +67,8 @@ const command = Command.make(
       const gold = goldLoop(dataDir, 5_000, (line) => process.stderr.write(`${line}\n`)).pipe(
         Effect.provide(Warehouse.layer),
       )
-      yield* Effect.all([generator, stream, gold], { concurrency: "unbounded" }).pipe(
+      const superset = noSuperset ? Effect.void : supersetChild(8088)
+      yield* Effect.all([generator, stream, gold, superset], { concurrency: "unbounded" }).pipe(
         Effect.provideService(Broker, broker),
         Effect.provide(Lake.layer),
       )

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
+import { ALL_TABLES } from "@shop/lake"
 import { Effect } from "effect"
 import { ensurePythonEnv } from "../../../scripts/pythonEnv.ts"
 import { SupersetError } from "./SupersetError.ts"
@@ -60,11 +61,22 @@ const bootstrapStamp = (s: SupersetSettings) => {
 }
 
 /**
+ * The lake's table schemas for superset/shop_lake.py, which gives a table without files yet an empty view of the
+ * right columns (a young lake has no returns, say), so the views built on it still work. Written every start.
+ */
+export const writeLakeTables = (s: SupersetSettings) =>
+  writeFileSync(
+    join(s.home, "lake_tables.json"),
+    JSON.stringify(ALL_TABLES.map((t) => ({ name: t.name, columns: t.columns.map((c) => [c.name, c.type]) }))),
+  )
+
+/**
  * Migrates the metadata DB, creates (or re-passwords) the admin, syncs roles (`superset init`) and imports the
  * dashboard bundle, overwriting by UUID. Skipped when nothing changed since the last run.
  */
 export const bootstrap = (s: SupersetSettings, force = false) =>
   Effect.gen(function* () {
+    writeLakeTables(s)
     const stampFile = join(s.home, "bootstrap.stamp")
     const stamp = bootstrapStamp(s)
     if (!force && existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp) {

@@ -75,11 +75,17 @@ describe.skipIf(!url)("Superset dashboards in headless Chromium", () => {
     page = await browser.newPage({ viewport: { width: 1600, height: 2400 } })
     watchChartData(page, results)
     mkdirSync(shotsDir, { recursive: true })
-    await page.goto(`${url}/login/`)
-    await page.fill("#username", process.env.SUPERSET_ADMIN_USERNAME ?? "admin")
-    await page.fill("#password", password())
-    await page.click('[data-test="login-button"], button[type=submit]')
-    await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 30_000 })
+    // Log in through the form; a server that just came up may bounce the first attempt, so try twice.
+    for (let attempt = 1; ; attempt++) {
+      await page.goto(`${url}/login/`)
+      await page.fill("#username", process.env.SUPERSET_ADMIN_USERNAME ?? "admin")
+      await page.fill("#password", password())
+      await page.click('[data-test="login-button"], button[type=submit]')
+      await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 30_000 }).catch(() => undefined)
+      const me = await page.request.get(`${url}/api/v1/me/`)
+      if (me.status() === 200) break
+      if (attempt === 2) throw new Error(`login failed: /api/v1/me/ answered ${me.status()}`)
+    }
   }, 90_000)
 
   afterAll(async () => {
