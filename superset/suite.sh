@@ -32,6 +32,10 @@ echo "[$(elapsed)] generating 7 days of shop events and running the pipeline"
 bun run generate -- --backfill-days 7 --eps 1 --seed 7 --bad-rate 0.005 --dup-rate 0.005 --late-rate 0.005 | tail -1
 bun run pipeline -- --available-now 2>&1 | tail -2
 bun run gold -- --once 2>&1 | tail -1 # the "right now" rollups as of now
+if grep -q '"dbt":' package.json; then
+  echo "[$(elapsed)] dbt build (the marts the daily dashboards read; without them they read gold)"
+  bun run dbt -- build 2>&1 | tail -2
+fi
 
 echo "[$(elapsed)] waiting for Superset (install on first use, bootstrap, start)"
 last=""
