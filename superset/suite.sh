@@ -57,5 +57,5 @@ done
 grep '^\[superset\]' "$log" | sed 's/^/  /'
 
 echo "[$(elapsed)] dashboards in headless Chromium"
-SUPERSET_E2E_URL="http://localhost:$port" bun test apps/superset/test
+SUPERSET_E2E_URL="http://localhost:$port" SUPERSET_E2E_PIPELINE=1 bun test apps/superset/test
 echo "superset suite passed in $(elapsed); screenshots in $SUPERSET_SCREENSHOTS"

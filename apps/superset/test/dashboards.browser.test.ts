@@ -158,4 +158,35 @@ describe.skipIf(!url)("Superset dashboards in headless Chromium", () => {
       }
     }, 240_000)
   }
+
+  // Writes to DATA_DIR (runs the real pipeline), so only where the suite owns the lake.
+  test.skipIf(!process.env.SUPERSET_E2E_PIPELINE)(
+    "new events show up without restarting Superset (the pipeline writes while it runs)",
+    async () => {
+      const csrf = ((await (await page.request.get(`${url}/api/v1/security/csrf_token/`)).json()) as { result: string })
+        .result
+      const dbs = (await (await page.request.get(`${url}/api/v1/database/`)).json()) as {
+        result: Array<{ id: number; database_name: string }>
+      }
+      const database_id = dbs.result.find((d) => d.database_name === "shop lake (DuckDB)")!.id
+      const count = async () => {
+        const res = await page.request.post(`${url}/api/v1/sqllab/execute/`, {
+          headers: { "X-CSRFToken": csrf, Referer: `${url}/sqllab/` },
+          data: { database_id, schema: "main", sql: "select count(*) as n from all_events", runAsync: false },
+        })
+        expect(res.status()).toBe(200)
+        return Number(((await res.json()) as { data: Array<{ n: number }> }).data[0]!.n)
+      }
+      const before = await count()
+      const run = (args: ReadonlyArray<string>) => {
+        const p = Bun.spawnSync(["bun", "run", ...args], { stdout: "ignore", stderr: "pipe" })
+        if (p.exitCode !== 0) throw new Error(`bun run ${args.join(" ")}: ${p.stderr.toString().slice(-500)}`)
+      }
+      run(["generate", "--", "--eps", "200", "--duration", "3s", "--seed", "11"])
+      run(["pipeline", "--", "--available-now"])
+      const after = await count()
+      expect(after).toBeGreaterThan(before + 300)
+    },
+    120_000,
+  )
 })
