@@ -24,6 +24,7 @@ from typing import Any, Callable
 log = logging.getLogger("shop_lake")
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATALOG = os.path.join(REPO_ROOT, "dbt", "seeds", "dim_sku.csv")
 
 SILVER_TABLES = [
     "page_view",
@@ -175,13 +176,12 @@ def view_definitions() -> list[tuple[str, Callable[[], str | None]]]:
     def mart(name: str, fallback: str) -> Callable[[], str | None]:
         return lambda: (lambda src: f"select * from {src}" if src else fallback)(_dbt_mart(name))
 
-    catalog = os.path.join(REPO_ROOT, "dbt", "seeds", "dim_sku.csv")
     views: list[tuple[str, Callable[[], str | None]]] = [(t, lake(f"silver/{t}")) for t in SILVER_TABLES]
     views.append(("dlq", lake("bronze/dlq")))
     views += [(f, gold(f"gold/{f}/*/*.parquet", True)) for f in GOLD_DAILY]
     views.append(("minute_rollup", gold("gold/realtime/minute_rollup.parquet", False)))
     views.append(("top_products", gold("gold/realtime/top_products.parquet", False)))
-    views.append(("dim_sku", lambda: f"select * from read_csv({_q(catalog)}, header = true)"))
+    views.append(("dim_sku", lambda: f"select * from read_csv({_q(CATALOG)}, header = true)"))
     views.append(("all_events", lambda: _ALL_EVENTS))
     views += [(name, mart(name, sql)) for name, sql in _MART_FALLBACKS.items()]
     return views
@@ -201,6 +201,12 @@ def create_views(conn: Any) -> list[str]:
         except Exception as e:  # a view over a table with no data yet: leave it out, keep the others
             log.debug("view %s left out: %s", name, e)
             missing.append(name)
+    # Then the connection may only touch the lake's Parquet and the catalog: no other file of the machine, and in
+    # particular no DuckDB file of a pipeline process (dbt's lives in $DATA_DIR/dbt) that an ATTACH could lock.
+    allowed = [os.path.join(data_dir(), d, "") for d in ("silver", "bronze", "gold")] + [os.path.dirname(CATALOG) + "/"]
+    conn.execute(f"SET allowed_directories = [{', '.join(_q(d) for d in allowed)}]")
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
     return missing
 
 

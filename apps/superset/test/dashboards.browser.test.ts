@@ -159,30 +159,43 @@ describe.skipIf(!url)("Superset dashboards in headless Chromium", () => {
     }, 240_000)
   }
 
+  /** Runs SQL through SQL Lab on the shop's database, as the logged-in admin. */
+  const sqlLab = async (sql: string) => {
+    const csrf = ((await (await page.request.get(`${url}/api/v1/security/csrf_token/`)).json()) as { result: string })
+      .result
+    const dbs = (await (await page.request.get(`${url}/api/v1/database/`)).json()) as {
+      result: Array<{ id: number; database_name: string }>
+    }
+    const database_id = dbs.result.find((d) => d.database_name === "shop lake (DuckDB)")!.id
+    const res = await page.request.post(`${url}/api/v1/sqllab/execute/`, {
+      headers: { "X-CSRFToken": csrf, Referer: `${url}/sqllab/` },
+      data: { database_id, schema: "main", sql, runAsync: false },
+    })
+    return { status: res.status(), body: (await res.json()) as { data?: Array<Record<string, unknown>> } }
+  }
+
+  test("the DuckDB connection reaches the lake's Parquet and nothing else (no pipeline DuckDB file to lock)", async () => {
+    expect((await sqlLab("select count(*) as n from page_view")).status).toBe(200)
+    const outside = await sqlLab(`select * from read_csv('/etc/hostname')`)
+    expect(outside.status).not.toBe(200)
+    expect(JSON.stringify(outside.body)).toContain("Permission Error")
+  })
+
   // Writes to DATA_DIR (runs the real pipeline), so only where the suite owns the lake.
   test.skipIf(!process.env.SUPERSET_E2E_PIPELINE)(
     "new events show up without restarting Superset (the pipeline writes while it runs)",
     async () => {
-      const csrf = ((await (await page.request.get(`${url}/api/v1/security/csrf_token/`)).json()) as { result: string })
-        .result
-      const dbs = (await (await page.request.get(`${url}/api/v1/database/`)).json()) as {
-        result: Array<{ id: number; database_name: string }>
-      }
-      const database_id = dbs.result.find((d) => d.database_name === "shop lake (DuckDB)")!.id
       const count = async () => {
-        const res = await page.request.post(`${url}/api/v1/sqllab/execute/`, {
-          headers: { "X-CSRFToken": csrf, Referer: `${url}/sqllab/` },
-          data: { database_id, schema: "main", sql: "select count(*) as n from all_events", runAsync: false },
-        })
-        expect(res.status()).toBe(200)
-        return Number(((await res.json()) as { data: Array<{ n: number }> }).data[0]!.n)
+        const { status, body } = await sqlLab("select count(*) as n from all_events")
+        expect(status).toBe(200)
+        return Number(body.data![0]!.n)
       }
       const before = await count()
       const run = (args: ReadonlyArray<string>) => {
         const p = Bun.spawnSync(["bun", "run", ...args], { stdout: "ignore", stderr: "pipe" })
         if (p.exitCode !== 0) throw new Error(`bun run ${args.join(" ")}: ${p.stderr.toString().slice(-500)}`)
       }
-      run(["generate", "--", "--eps", "200", "--duration", "3s", "--seed", "11"])
+      run(["generate", "--", "--eps", "200", "--duration", "3s", "--seed", String(Date.now() % 1_000_000)])
       run(["pipeline", "--", "--available-now"])
       const after = await count()
       expect(after).toBeGreaterThan(before + 300)
