@@ -51,9 +51,9 @@ SUPERSET_WEBSERVER_TIMEOUT = 120
 SUPERSET_LOAD_EXAMPLES = False
 SCARF_ANALYTICS = False
 
-# Plain http on localhost in dev; set TALISMAN_ENABLED / SESSION_COOKIE_SECURE behind TLS in production.
-TALISMAN_ENABLED = os.environ.get("SHOP_ENV") == "production"
-SESSION_COOKIE_SECURE = os.environ.get("SHOP_ENV") == "production"
+# Plain http on localhost (dev, compose); SUPERSET_TLS=true behind HTTPS turns on CSP headers and secure cookies.
+TALISMAN_ENABLED = os.environ.get("SUPERSET_TLS") == "true"
+SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_TLS") == "true"
 
 # In-memory DuckDB connections get the lake's views when they open (see shop_lake.py).
 shop_lake.install_connect_hook()
