@@ -6,6 +6,7 @@ import { Lake } from "@shop/lake"
 import { DashboardServer, dashboardLayer, defaultDashboardPort } from "@shop/live"
 import { runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
+import { supersetChild } from "@shop/superset"
 import { goldLoop, Warehouse } from "@shop/warehouse"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -29,8 +30,12 @@ const command = Command.make(
       Flag.withDescription("How often to run `dbt build` (e.g. 5m, 90s; off to disable; env DBT_EVERY)"),
       Flag.withDefault(process.env.DBT_EVERY ?? "5m"),
     ),
+    noSuperset: Flag.Boolean("no-superset").pipe(
+      Flag.withDescription("Do not start Superset"),
+      Flag.withDefault(false),
+    ),
   },
-  ({ eps, seed, dashboardPort, dbtEvery }) =>
+  ({ eps, seed, dashboardPort, dbtEvery, noSuperset }) =>
     Effect.gen(function* () {
       const dataDir = resolve(process.env.DATA_DIR ?? "./data")
       const dbtMs = dbtEvery === "off" ? 0 : parseDuration(dbtEvery)
@@ -45,6 +50,7 @@ const command = Command.make(
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
           `  dbt:        ${dbtMs === 0 ? "off (--dbt-every off)" : `dbt build every ${dbtEvery} when python3 is available; marts in gold/dbt/`}`,
+          `  superset:   ${noSuperset ? "off (--no-superset)" : "http://localhost:8088 (installs on first run; login in its log)"}`,
           "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
@@ -80,9 +86,10 @@ const command = Command.make(
         yield* Console.error(`Dashboard: ${(yield* DashboardServer).url}`)
         return yield* Effect.never
       }).pipe(Effect.provide(dashboardLayer({ root: dataDir, port: dashboardPort })))
-      // dbt never stops the dev process: the loop logs a failed build and tries again next time.
+      // dbt and Superset never stop the dev process: they log a failure and the pipeline goes on.
       const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => process.stderr.write(`${line}\n`))
-      yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer))], {
+      const superset = noSuperset ? Effect.void : supersetChild(8088)
+      yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), superset], {
         concurrency: "unbounded",
       }).pipe(Effect.provideService(Broker, broker), Effect.provide(Lake.layer))
     }),

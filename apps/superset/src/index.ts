@@ -1,0 +1,5 @@
+export * from "./bootstrap.ts"
+export * from "./SupersetError.ts"
+export * from "./serve.ts"
+export * from "./supersetChild.ts"
+export * from "./supersetEnv.ts"

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+
+/** The repo's superset/ folder: config, the lake views, the dashboard bundle, requirements. */
+export const supersetDir = resolve(import.meta.dir, "../../../superset")
+export const venvDir = join(supersetDir, ".venv")
+
+export interface SupersetSettings {
+  readonly dataDir: string
+  /** Superset's own files: metadata DB, secret key, generated admin password. */
+  readonly home: string
+  readonly adminUser: string
+  readonly adminPassword: string
+  /** Where the admin password came from, to tell the user. */
+  readonly passwordSource: string
+  readonly port: number
+}
+
+const production = () => process.env.SHOP_ENV === "production"
+
+/**
+ * Admin credentials from SUPERSET_ADMIN_USERNAME / SUPERSET_ADMIN_PASSWORD. For local dev a password is
+ * generated once into $DATA_DIR/superset/admin_password; in production (SHOP_ENV=production) it must be set.
+ */
+export const supersetSettings = (port: number): SupersetSettings => {
+  const dataDir = resolve(process.env.DATA_DIR ?? "./data")
+  const home = join(dataDir, "superset")
+  mkdirSync(home, { recursive: true })
+  const adminUser = process.env.SUPERSET_ADMIN_USERNAME ?? "admin"
+  const fromEnv = process.env.SUPERSET_ADMIN_PASSWORD
+  if (fromEnv !== undefined && fromEnv !== "") {
+    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port }
+  }
+  if (production()) throw new Error("SUPERSET_ADMIN_PASSWORD must be set when SHOP_ENV=production")
+  const file = join(home, "admin_password")
+  if (!existsSync(file)) writeFileSync(file, randomBytes(12).toString("base64url"), { mode: 0o600 })
+  return { dataDir, home, adminUser, adminPassword: readFileSync(file, "utf8").trim(), passwordSource: file, port }
+}
+
+/** The environment every `superset` command runs with. */
+export const supersetProcessEnv = (s: SupersetSettings): Record<string, string> => ({
+  ...(process.env as Record<string, string>),
+  DATA_DIR: s.dataDir,
+  SUPERSET_CONFIG_PATH: join(supersetDir, "superset_config.py"),
+  SUPERSET_HOME: s.home,
+  FLASK_APP: "superset",
+  PATH: `${join(venvDir, "bin")}:${process.env.PATH ?? ""}`,
+  PYTHONUNBUFFERED: "1",
+})
