@@ -49,7 +49,9 @@ export const freshnessBench = Command.make(
       Flag.withDefault(500),
     ),
     goldIntervalMs: Flag.Int("gold-interval-ms").pipe(
-      Flag.withDescription("Pause between gold refreshes (bun run dev: 5000)"),
+      Flag.withDescription(
+        "Pause between gold daily-fact refreshes (bun run dev: 5000; right-now rollups run every 1 s)",
+      ),
       Flag.withDefault(5_000),
     ),
   },

@@ -1,6 +1,13 @@
 import { resolve } from "node:path"
 import { runCli } from "@shop/runtime"
-import { goldLoop, refreshDailyFacts, refreshRealtime, Warehouse } from "@shop/warehouse"
+import {
+  COMPACT_EVERY_MS,
+  goldLoop,
+  REALTIME_EVERY_MS,
+  refreshDailyFacts,
+  refreshRealtime,
+  Warehouse,
+} from "@shop/warehouse"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -13,9 +20,16 @@ const command = Command.make(
       Flag.withDescription("Recompute every day, not only changed ones"),
       Flag.withDefault(false),
     ),
-    intervalMs: Flag.Int("interval-ms").pipe(Flag.withDescription("Refresh period"), Flag.withDefault(2_000)),
+    intervalMs: Flag.Int("interval-ms").pipe(
+      Flag.withDescription("Daily facts refresh period (changed days only)"),
+      Flag.withDefault(5_000),
+    ),
+    realtimeMs: Flag.Int("realtime-ms").pipe(
+      Flag.withDescription("Right-now rollups refresh period (incremental)"),
+      Flag.withDefault(REALTIME_EVERY_MS),
+    ),
   },
-  ({ once, all, intervalMs }) =>
+  ({ once, all, intervalMs, realtimeMs }) =>
     Effect.gen(function* () {
       const root = resolve(process.env.DATA_DIR ?? "./data")
       if (once || all) {
@@ -25,7 +39,7 @@ const command = Command.make(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
         )
       }
-      yield* goldLoop(root, intervalMs, (line) => process.stderr.write(`${line}\n`))
+      yield* goldLoop(root, intervalMs, (line) => process.stderr.write(`${line}\n`), COMPACT_EVERY_MS, realtimeMs)
     }).pipe(Effect.provide(Warehouse.layer)),
 ).pipe(Command.withDescription("Gold: minute rollups and top products (right now), and the daily facts"))
 

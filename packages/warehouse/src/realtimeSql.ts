@@ -1,19 +1,40 @@
 /** "Right now" rollups for the live page: per minute over the last 48 hours, and top products. */
 const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
 
+/** Where the minute rollup reads from: Silver itself, or the gold loop's incremental tables (same columns). */
+export interface RollupSources {
+  /** Rows (session_id, minute, events, page_views, add_to_carts, checkouts) for events in [lo, hi + 1 min). */
+  readonly sessionMinutes: (lo: string, hi: string) => string
+  /** Rows (minute, orders, units, net_revenue) from `lo` on. */
+  readonly orders: (lo: string) => string
+  /** Rows (minute, dlq_records) from `lo` on. */
+  readonly rejected: (lo: string) => string
+}
+
+/** Silver: one row per event (counts of 1), orders and the DLQ grouped by minute. */
+export const SILVER_SOURCES: RollupSources = {
+  sessionMinutes: (lo, hi) => `
+    select session_id, date_trunc('minute', event_ts) as minute, 1 as events,
+           (event_type = 'page_view')::INTEGER as page_views, (event_type = 'add_to_cart')::INTEGER as add_to_carts,
+           (event_type = 'checkout_started')::INTEGER as checkouts
+    from all_events where event_ts >= ${lo} and event_ts < ${hi} + interval 1 minute`,
+  orders: (lo) => `
+    select date_trunc('minute', event_ts) as minute, count(*) as orders, sum(units) as units,
+           sum(subtotal) - sum(discount) as net_revenue
+    from order_placed where event_ts >= ${lo} group by 1`,
+  rejected: (lo) => `
+    select date_trunc('minute', source_ts) as minute, count(*) as dlq_records from dlq where source_ts >= ${lo} group by 1`,
+}
+
 /** Per minute: Silver events, page views, sessions started, active sessions (an event in the last 5 minutes), carts,
  *  checkouts, orders, units, net revenue and DLQ records, for the 48 hours up to `now`. */
-export const minuteRollupSql = (now: number) => `
+export const minuteRollupSql = (now: number, sources: RollupSources = SILVER_SOURCES) => `
   with bounds as (select date_trunc('minute', ${ts(now)}) as hi, date_trunc('minute', ${ts(now)} - interval 48 hour) as lo),
   minutes as (select unnest(generate_series((select lo from bounds), (select hi from bounds), interval 1 minute)) as minute),
-  e as (select session_id, event_type, date_trunc('minute', event_ts) as minute from all_events
-        where event_ts >= (select lo from bounds) - interval 5 minute and event_ts < (select hi from bounds) + interval 1 minute),
+  e as (${sources.sessionMinutes("(select lo from bounds) - interval 5 minute", "(select hi from bounds)")}),
   counts as (
-    select minute,
-           count(*) as events,
-           count(*) filter (where event_type = 'page_view') as page_views,
-           count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
-           count(*) filter (where event_type = 'checkout_started') as checkouts
+    select minute, sum(events) as events, sum(page_views) as page_views, sum(add_to_carts) as add_to_carts,
+           sum(checkouts) as checkouts
     from e group by minute),
   starts as (
     select minute, count(*) as sessions_started from (
@@ -23,13 +44,8 @@ export const minuteRollupSql = (now: number) => `
     select m.minute, count(distinct s.session_id) as active_sessions
     from minutes m join session_minutes s on s.minute > m.minute - interval 5 minute and s.minute <= m.minute
     group by m.minute),
-  orders as (
-    select date_trunc('minute', event_ts) as minute, count(*) as orders, sum(units) as units,
-           sum(subtotal) - sum(discount) as net_revenue
-    from order_placed where event_ts >= (select lo from bounds) group by 1),
-  rejected as (
-    select date_trunc('minute', source_ts) as minute, count(*) as dlq_records
-    from dlq where source_ts >= (select lo from bounds) group by 1)
+  orders as (${sources.orders("(select lo from bounds)")}),
+  rejected as (${sources.rejected("(select lo from bounds)")})
   select m.minute,
          coalesce(c.events, 0)::BIGINT as events,
          coalesce(c.page_views, 0)::BIGINT as page_views,
@@ -46,17 +62,18 @@ export const minuteRollupSql = (now: number) => `
   left join orders o using (minute) left join rejected r using (minute)
   order by m.minute`
 
-/** Top 10 products by views and by revenue in the last 15 and 60 minutes before `now`. */
-export const topProductsSql = (now: number) => `
+/** Top 10 products by views and by revenue in the last 15 and 60 minutes before `now` (from Silver, or from
+ *  relations of the same columns). */
+export const topProductsSql = (now: number, pageViews = "page_view", orderItems = "order_item") => `
   with windows as (select unnest([15, 60]) as window_minutes),
   views as (
     select w.window_minutes, v.sku, count(*) as views
-    from windows w join page_view v
+    from windows w join ${pageViews} v
       on v.page_type = 'product' and v.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and v.event_ts <= ${ts(now)}
     group by all),
   revenue as (
     select w.window_minutes, i.sku, sum(i.line_total) as revenue, sum(i.quantity) as units
-    from windows w join order_item i
+    from windows w join ${orderItems} i
       on i.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and i.event_ts <= ${ts(now)}
     group by all),
   ranked as (

@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync, renameSync } from "node:fs"
+import { join } from "node:path"
+import { TOPIC_RAW } from "@shop/contract"
+import { CommitLogTail, type TailedEntry } from "@shop/lake"
+import { Effect } from "effect"
+import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
+import { sqlString } from "./silverViews.ts"
+import { Warehouse } from "./Warehouse.ts"
+
+const MINUTE = 60_000
+const EVENT_TABLES = [
+  "page_view",
+  "search",
+  "add_to_cart",
+  "remove_from_cart",
+  "checkout_started",
+  "order_placed",
+  "order_returned",
+] as const
+
+/** The minute rollup over the incremental tables: the same SQL as over Silver, other sources. */
+const INCREMENTAL_SOURCES: RollupSources = {
+  sessionMinutes: (lo, hi) =>
+    `select * from rt_session_minutes where minute >= ${lo} and minute < ${hi} + interval 1 minute`,
+  orders: (lo) => `
+    select date_trunc('minute', event_ts) as minute, count(*) as orders, sum(units) as units,
+           sum(net_revenue) as net_revenue
+    from rt_orders where event_ts >= ${lo} group by 1`,
+  rejected: (lo) => `select minute, sum(dlq_records) as dlq_records from rt_dlq where minute >= ${lo} group by 1`,
+}
+
+const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
+
+/** Where a batch's rows come from: its files, or (when compaction merged them away) its offsets in the table. */
+type Source = (table: string) => string | undefined
+
+/**
+ * The "right now" rollups kept incrementally, so a refresh costs the new batches instead of a rescan of every
+ * small Silver file (which grew to seconds within a minute of live data). Small per-minute tables in the
+ * warehouse (sessions per minute with their event counts, orders, DLQ counts; product views and order lines of
+ * the last hour) are fed from the lake's commit logs; each refresh runs the same rollup SQL as over Silver.
+ * Start-up reads Silver once, limited to the offsets committed at that moment, then follows the logs from there:
+ * no batch is counted twice and none is missed, and files merged by compaction are read by their offsets.
+ */
+export const makeRealtimeRollups = (root: string, catalog: string) =>
+  Effect.gen(function* () {
+    const wh = yield* Warehouse
+    const tail = new CommitLogTail(root)
+    let started = false
+
+    yield* wh.exec(`
+      create or replace table rt_session_minutes (session_id VARCHAR, minute TIMESTAMP, events BIGINT,
+        page_views BIGINT, add_to_carts BIGINT, checkouts BIGINT);
+      create or replace table rt_orders (event_ts TIMESTAMP, units BIGINT, net_revenue DECIMAL(18,2));
+      create or replace table rt_dlq (minute TIMESTAMP, dlq_records BIGINT);
+      create or replace table rt_page_views (event_ts TIMESTAMP, page_type VARCHAR, sku VARCHAR);
+      create or replace table rt_order_items (event_ts TIMESTAMP, sku VARCHAR, quantity BIGINT, line_total DECIMAL(18,2));`)
+
+    /** Adds the rows `source` names for each table, keeping only what the rollups can still use. */
+    const ingest = (source: Source, now: number) =>
+      Effect.gen(function* () {
+        const from = ts(now - 48 * 60 * MINUTE - 10 * MINUTE)
+        const hourAgo = ts(now - 61 * MINUTE)
+        const events = EVENT_TABLES.flatMap((t) => {
+          const rel = source(`silver/${t}`)
+          return rel === undefined ? [] : [`select session_id, event_type, event_ts from ${rel}`]
+        })
+        if (events.length > 0) {
+          yield* wh.exec(`
+            insert into rt_session_minutes
+            select session_id, date_trunc('minute', event_ts), count(*),
+                   count(*) filter (where event_type = 'page_view'), count(*) filter (where event_type = 'add_to_cart'),
+                   count(*) filter (where event_type = 'checkout_started')
+            from (${events.join(" union all ")}) where event_ts >= ${from} group by all`)
+        }
+        const views = source("silver/page_view")
+        if (views !== undefined) {
+          yield* wh.exec(`insert into rt_page_views select event_ts, page_type, sku from ${views}
+                          where page_type = 'product' and event_ts >= ${hourAgo}`)
+        }
+        const orders = source("silver/order_placed")
+        if (orders !== undefined) {
+          yield* wh.exec(`insert into rt_orders select event_ts, units, subtotal - discount from ${orders}
+                          where event_ts >= ${from}`)
+        }
+        const items = source("silver/order_item")
+        if (items !== undefined) {
+          yield* wh.exec(`insert into rt_order_items select event_ts, sku, quantity, line_total from ${items}
+                          where event_ts >= ${hourAgo}`)
+        }
+        const dlq = source("bronze/dlq")
+        if (dlq !== undefined) {
+          yield* wh.exec(`insert into rt_dlq select date_trunc('minute', source_ts), count(*) from ${dlq}
+                          where source_ts >= ${from} group by 1`)
+        }
+      })
+
+    const tableGlob = (table: string) =>
+      `read_parquet(${sqlString(join(root, table, "*", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`
+    const hasFiles = (table: string) => existsSync(join(root, table))
+
+    /** Rows of committed offsets only (partition -> next offset), read from the tables as they are now. */
+    const committedRows = (committed: ReadonlyMap<number, number>) => {
+      const bound = `case source_partition ${[...committed].map(([p, n]) => `when ${p} then ${n}`).join(" ")} else 0 end`
+      const within = `source_offset < ${committed.size === 0 ? "0" : bound}`
+      return (table: string) => {
+        if (!hasFiles(table)) return undefined
+        if (table === "silver/order_item") {
+          // Order lines carry their order's event_id, not offsets.
+          return hasFiles("silver/order_placed")
+            ? `(select * from ${tableGlob(table)} where event_id in (select event_id from ${tableGlob("silver/order_placed")} where ${within}))`
+            : undefined
+        }
+        return `(select * from ${tableGlob(table)} where ${within})`
+      }
+    }
+
+    /** The rows of newly committed batches: their files, or their offset ranges when a file has gone. */
+    const batchRows = (entries: ReadonlyArray<TailedEntry>) => {
+      const files = new Map<string, Array<string>>()
+      const ranges: Array<{ partition: number; from: number; to: number }> = []
+      for (const e of entries) {
+        if (e.files.every((f) => existsSync(join(root, f.path)))) {
+          for (const f of e.files) {
+            const list = files.get(f.table) ?? []
+            list.push(join(root, f.path))
+            files.set(f.table, list)
+          }
+        } else ranges.push({ partition: e.partition, from: e.from, to: e.to })
+      }
+      const fromFiles: Source = (table) => {
+        const list = files.get(table)
+        return list === undefined
+          ? undefined
+          : `read_parquet([${list.map(sqlString).join(", ")}], union_by_name = true)`
+      }
+      const inRanges = ranges.map(
+        (r) => `(source_partition = ${r.partition} and source_offset between ${r.from} and ${r.to})`,
+      )
+      const fromRanges: Source = (table) => {
+        if (ranges.length === 0 || !hasFiles(table)) return undefined
+        if (table === "silver/order_item") {
+          return hasFiles("silver/order_placed")
+            ? `(select * from ${tableGlob(table)} where event_id in (select event_id from ${tableGlob("silver/order_placed")} where ${inRanges.join(" or ")}))`
+            : undefined
+        }
+        return `(select * from ${tableGlob(table)} where ${inRanges.join(" or ")})`
+      }
+      return [fromFiles, fromRanges]
+    }
+
+    const writeParquet = (sql: string, path: string) =>
+      Effect.gen(function* () {
+        mkdirSync(join(path, ".."), { recursive: true })
+        yield* wh.exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)
+        renameSync(`${path}.tmp`, path)
+      })
+
+    /** Folds in what was committed since the last call and rewrites both rollup files as of `now`. */
+    const refresh = (now: number) =>
+      Effect.gen(function* () {
+        if (!started) {
+          // Everything committed up to this poll is read from the tables; later batches come from the logs.
+          tail.poll()
+          const committed = new Map<number, number>()
+          for (const [key, next] of tail.committed) {
+            if (key.startsWith(`${TOPIC_RAW}/`)) committed.set(Number(key.slice(TOPIC_RAW.length + 1)), next)
+          }
+          yield* ingest(committedRows(committed), now)
+          yield* wh.exec(
+            `create or replace view dim_sku as select * from read_csv(${sqlString(catalog)}, header = true)`,
+          )
+          started = true
+        } else {
+          const entries = tail.poll().filter((e) => e.topic === TOPIC_RAW)
+          if (entries.length > 0) for (const source of batchRows(entries)) yield* ingest(source, now)
+        }
+        yield* wh.exec(`
+          delete from rt_session_minutes where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
+          delete from rt_orders where event_ts < ${ts(now)} - interval 48 hour - interval 10 minute;
+          delete from rt_dlq where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
+          delete from rt_page_views where event_ts < ${ts(now)} - interval 61 minute;
+          delete from rt_order_items where event_ts < ${ts(now)} - interval 61 minute;`)
+        const dir = join(root, "gold", "realtime")
+        yield* writeParquet(minuteRollupSql(now, INCREMENTAL_SOURCES), join(dir, "minute_rollup.parquet"))
+        yield* writeParquet(topProductsSql(now, "rt_page_views", "rt_order_items"), join(dir, "top_products.parquet"))
+      })
+    return { refresh }
+  })
