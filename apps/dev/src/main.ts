@@ -4,7 +4,7 @@ import { Dbt, dbtLoop } from "@shop/dbt"
 import { brokerSink, emptyStats, loadCatalog, parseDuration, runGenerator } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { DashboardServer, dashboardLayer, defaultDashboardPort } from "@shop/live"
-import { runCli, UsageError } from "@shop/runtime"
+import { logLine, runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
 import { supersetChild } from "@shop/superset"
 import { goldLoop, Warehouse } from "@shop/warehouse"
@@ -66,28 +66,22 @@ const command = Command.make(
               dupRate: 0.005,
               lateRate: 0.005,
               catalog: loadCatalog(),
-              onProgress: (line) => process.stderr.write(`[generator] ${line}\n`),
+              onProgress: (line) => logLine(`[generator] ${line}`),
             },
             sink,
             stats,
           ),
         ),
-      ).pipe(
-        Effect.ensuring(
-          Effect.sync(() => process.stderr.write(`[generator] stopped after ${stats.records} records\n`)),
-        ),
-      )
+      ).pipe(Effect.ensuring(Effect.sync(() => logLine(`[generator] stopped after ${stats.records} records`))))
       // 500 ms batches (the pipeline default) keep produced -> dashboard p95 under 2 s at 1,000 events/s (bun run bench freshness).
-      const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500 })
-      const gold = goldLoop(dataDir, 5_000, (line) => process.stderr.write(`${line}\n`)).pipe(
-        Effect.provide(Warehouse.layer),
-      )
+      const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500, log: logLine })
+      const gold = goldLoop(dataDir, 5_000, (line) => logLine(`${line}`)).pipe(Effect.provide(Warehouse.layer))
       const dashboard = Effect.gen(function* () {
         yield* Console.error(`Dashboard: ${(yield* DashboardServer).url}`)
         return yield* Effect.never
       }).pipe(Effect.provide(dashboardLayer({ root: dataDir, port: dashboardPort })))
       // dbt and Superset never stop the dev process: they log a failure and the pipeline goes on.
-      const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => process.stderr.write(`${line}\n`))
+      const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => logLine(`${line}`))
       const superset = noSuperset ? Effect.void : supersetChild(8088)
       yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), superset], {
         concurrency: "unbounded",

@@ -1,5 +1,5 @@
 import type { Broker, BrokerError } from "@shop/broker"
-import { runCli, UsageError } from "@shop/runtime"
+import { logLine, runCli, UsageError } from "@shop/runtime"
 import { Console, Effect, Option, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadCatalog } from "./catalog.ts"
@@ -90,7 +90,7 @@ const command = Command.make(
         backfillDays: backfill,
         end: Option.getOrUndefined(end),
         catalog: loadCatalog(Option.getOrUndefined(flags.catalog)),
-        onProgress: (line: string) => process.stderr.write(`${line}\n`),
+        onProgress: (line: string) => logLine(`${line}`),
       }
       const stats = emptyStats()
       const sink: Effect.Effect<Sink, BrokerError, Broker | Scope.Scope> = Option.isSome(flags.out)
@@ -104,7 +104,7 @@ const command = Command.make(
       )
       yield* Effect.scoped(Effect.flatMap(sink, (s) => runGenerator(options, s, stats))).pipe(
         // Also on Ctrl-C: say what was sent.
-        Effect.ensuring(Effect.sync(() => process.stderr.write(`${summary(stats)}\n`))),
+        Effect.ensuring(Effect.sync(() => logLine(`${summary(stats)}`))),
       )
     }),
 ).pipe(Command.withDescription("The simulated shop: sessions, carts, orders and returns as contract v1 events"))

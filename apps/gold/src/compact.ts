@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import { ALL_TABLES, compactLake, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS } from "@shop/lake"
-import { runCli, UsageError } from "@shop/runtime"
+import { logLine, runCli, UsageError } from "@shop/runtime"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -51,7 +51,7 @@ const command = Command.make(
         openDayMinFiles,
         dryRun,
         ...(Option.isSome(day) ? { day: day.value } : {}),
-        log: (line) => process.stderr.write(`${line}\n`),
+        log: (line) => logLine(`${line}`),
       })
       const done = report.days.filter((d) => d.skipped === undefined)
       const before = done.reduce((s, d) => s + d.filesBefore, 0)

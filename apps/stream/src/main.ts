@@ -2,8 +2,8 @@ import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { runCli, UsageError } from "@shop/runtime"
-import { runStreamProcessor } from "@shop/stream"
+import { logLine, runCli, UsageError } from "@shop/runtime"
+import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
 import { refreshDailyFacts, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -29,9 +29,13 @@ const command = Command.make(
       Flag.withDescription("Micro-batch size bound"),
       Flag.withDefault(10_000),
     ),
+    metricsPort: Flag.Int("metrics-port").pipe(
+      Flag.withDescription("Prometheus /metrics port (env METRICS_PORT; 0: off; worker i of --workers uses port + i)"),
+      Flag.withDefault(Number(process.env.METRICS_PORT ?? 9464)),
+    ),
     batchMs: Flag.Int("batch-ms").pipe(Flag.withDescription("Micro-batch time bound (ms)"), Flag.withDefault(500)),
   },
-  ({ availableNow, workers, partitions, batchRecords, batchMs }) =>
+  ({ availableNow, workers, partitions, batchRecords, batchMs, metricsPort }) =>
     Effect.gen(function* () {
       const common = [
         ...(availableNow ? ["--available-now"] : []),
@@ -43,13 +47,17 @@ const command = Command.make(
       // With --available-now, the gold step runs once after the stream has caught up (not in each worker).
       const goldOnce = Effect.gen(function* () {
         const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data"))
-        process.stderr.write(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}\n`)
+        logLine(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}`)
       }).pipe(Effect.provide(Warehouse.layer))
       if (workers > 1 && Option.isNone(partitions)) {
         const broker = yield* Broker
         yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
         const count = (yield* broker.listTopics).find((t) => t.name === TOPIC_RAW)!.partitions
-        yield* runWorkers(splitPartitions(count, workers), common)
+        yield* runWorkers(splitPartitions(count, workers), (i) => [
+          ...common,
+          "--metrics-port",
+          String(metricsPort === 0 ? 0 : metricsPort + i),
+        ])
         if (availableNow) yield* goldOnce
         return
       }
@@ -57,14 +65,21 @@ const command = Command.make(
       if (Option.isSome(owned) && owned.value.some((p) => !Number.isInteger(p) || p < 0)) {
         return yield* new UsageError({ message: `--partitions: expected numbers like 0,2` })
       }
+      const metrics = new StreamMetrics()
+      if (metricsPort !== 0 && !availableNow) {
+        const server = yield* serveStreamMetrics(metricsPort, metrics)
+        logLine(`[stream] Prometheus metrics: http://localhost:${server.port}/metrics`)
+      }
       yield* runStreamProcessor({
         availableNow,
+        log: logLine,
+        metrics,
         maxBatchRecords: batchRecords,
         maxBatchMs: batchMs,
         ...(Option.isSome(owned) ? { partitions: owned.value } : {}),
       }).pipe(Effect.provide(Lake.layer))
       if (availableNow && Option.isNone(owned)) yield* goldOnce
-    }),
+    }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq; then gold"))
 
 runCli(command)

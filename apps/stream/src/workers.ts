@@ -16,11 +16,14 @@ export const splitPartitions = (partitions: number, workers: number): Array<Arra
  * logs, as N processes would on Kafka) and waits for all. Interrupting stops them all (SIGTERM: each finishes
  * its batch in flight). Fails if any of them fails.
  */
-export const runWorkers = (shares: ReadonlyArray<ReadonlyArray<number>>, args: ReadonlyArray<string>) =>
+export const runWorkers = (
+  shares: ReadonlyArray<ReadonlyArray<number>>,
+  args: (worker: number) => ReadonlyArray<string>,
+) =>
   Effect.acquireUseRelease(
     Effect.sync(() =>
-      shares.map((share) =>
-        Bun.spawn(["bun", import.meta.dir + "/main.ts", "--partitions", share.join(","), ...args], {
+      shares.map((share, i) =>
+        Bun.spawn(["bun", import.meta.dir + "/main.ts", "--partitions", share.join(","), ...args(i)], {
           stdio: ["ignore", "inherit", "inherit"],
         }),
       ),

@@ -1,2 +1,3 @@
+export * from "./logLine.ts"
 export * from "./runCli.ts"
 export * from "./UsageError.ts"

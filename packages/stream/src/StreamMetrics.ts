@@ -41,7 +41,11 @@ export class StreamMetrics {
     for (const [k, v] of Object.entries(counts.dlq)) this.dlq[k] = (this.dlq[k] ?? 0) + v
   }
 
+  /** Told every batch duration (ms), e.g. by a Prometheus histogram. */
+  onBatchDone: ((ms: number) => void) | undefined
+
   batchDone(ms: number) {
+    this.onBatchDone?.(ms)
     this.batches++
     this.batchDurations.push(ms)
     if (this.batchDurations.length > 500) this.batchDurations.shift()

@@ -21,6 +21,8 @@ export interface StreamOptions {
   /** Where the metrics JSON goes (default `<lake root>/_metrics/stream.json`). */
   readonly metricsPath?: string
   readonly log?: (line: string) => void
+  /** The processor's counters; pass one to expose it (e.g. on a Prometheus endpoint) while it runs. */
+  readonly metrics?: StreamMetrics
   /** Called after each committed batch (tests, the dev supervisor). */
   readonly onBatch?: (metrics: StreamMetrics) => void
 }
@@ -54,12 +56,13 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const broker = yield* Broker
     const lake = yield* Lake
     const prefix = options.partitions === undefined ? "[stream]" : `[stream ${options.partitions.join(",")}]`
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line.replace("[stream]", prefix)}\n`))
+    const write = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+    const log = (line: string) => write(line.replace("[stream]", prefix))
     const groupId = options.groupId ?? "stream-processor"
     const maxBatchRecords = options.maxBatchRecords ?? 10_000
     const maxBatchMs = options.maxBatchMs ?? 500
     const metricsPath = options.metricsPath ?? join(lake.root, "_metrics", "stream.json")
-    const metrics = new StreamMetrics()
+    const metrics = options.metrics ?? new StreamMetrics()
     const dedup = new Deduplicator(options.validate?.maxLatenessMs)
 
     yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })

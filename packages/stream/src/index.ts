@@ -1,4 +1,5 @@
 export * from "./Deduplicator.ts"
+export * from "./metricsEndpoint.ts"
 export * from "./routeBatch.ts"
 export * from "./StreamMetrics.ts"
 export * from "./StreamProcessor.ts"

@@ -1,0 +1,94 @@
+import { Effect } from "effect"
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+import type { StreamMetrics } from "./StreamMetrics.ts"
+
+/**
+ * The stream processor's numbers in Prometheus' text format (prom-client): records in, Silver rows per table,
+ * DLQ records per code, duplicates dropped, batch durations, consumer lag per partition and freshness, plus
+ * the process' own (RSS, CPU, event loop). Totals are read from `metrics` when scraped.
+ */
+export const streamRegistry = (metrics: StreamMetrics): Registry => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: "shop_stream_" })
+  new Counter({
+    name: "shop_stream_records_in_total",
+    help: "Records read from events.raw and committed to the lake",
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(metrics.recordsIn)
+    },
+  })
+  new Counter({
+    name: "shop_stream_silver_rows_total",
+    help: "Rows committed to Silver, per table",
+    labelNames: ["table"],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [table, n] of Object.entries(metrics.silverRows)) this.inc({ table }, n)
+    },
+  })
+  new Counter({
+    name: "shop_stream_dlq_records_total",
+    help: "Records rejected to events.dlq and bronze/dlq, per contract error code",
+    labelNames: ["code"],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [code, n] of Object.entries(metrics.dlq)) this.inc({ code }, n)
+    },
+  })
+  new Counter({
+    name: "shop_stream_duplicates_total",
+    help: "Records dropped because their event_id is already in Silver",
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(metrics.duplicates)
+    },
+  })
+  const batches = new Histogram({
+    name: "shop_stream_batch_duration_seconds",
+    help: "Micro-batch duration from routing to the lake and broker commits",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  metrics.onBatchDone = (ms) => batches.observe(ms / 1000)
+  new Gauge({
+    name: "shop_stream_consumer_lag_records",
+    help: "Records in events.raw not yet committed to the lake, per partition",
+    labelNames: ["partition"],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const p of metrics.partitions) this.set({ partition: String(p.partition) }, p.lag)
+    },
+  })
+  new Gauge({
+    name: "shop_stream_freshness_seconds",
+    help: "Now minus the newest event time committed to Silver (absent before the first event)",
+    registers: [registry],
+    collect() {
+      this.reset()
+      if (metrics.newestEventTs !== null) this.set((Date.now() - metrics.newestEventTs) / 1000)
+    },
+  })
+  return registry
+}
+
+/** Serves `GET /metrics` for Prometheus on `port` (0: a free one) for the life of the scope. */
+export const serveStreamMetrics = (port: number, metrics: StreamMetrics) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const registry = streamRegistry(metrics)
+      return Bun.serve({
+        port,
+        fetch: async (request) =>
+          new URL(request.url).pathname === "/metrics"
+            ? new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } })
+            : new Response("not found: try /metrics\n", { status: 404 }),
+      })
+    }),
+    (server) => Effect.promise(() => server.stop(true)),
+  )
