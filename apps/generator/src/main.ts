@@ -6,7 +6,7 @@ import { loadCatalog } from "./catalog.ts"
 import { parseDuration } from "./duration.ts"
 import { emptyStats, type GeneratorStats } from "./GeneratorStats.ts"
 import { runGenerator } from "./runGenerator.ts"
-import { brokerSink, fileSink, type Sink } from "./sinks.ts"
+import { brokerSink, fileSink, httpSink, type Sink } from "./sinks.ts"
 
 const rate = (name: string, what: string) =>
   Flag.Finite(name).pipe(
@@ -61,6 +61,10 @@ const command = Command.make(
       Flag.withDescription("Write JSON lines to this file (- for stdout) instead of producing to the broker"),
       Flag.optional,
     ),
+    sink: Flag.String("sink").pipe(
+      Flag.withDescription("Send to a collector instead of the broker, e.g. http://localhost:8080"),
+      Flag.optional,
+    ),
     catalog: Flag.String("catalog").pipe(
       Flag.withDescription("Catalog CSV (default dbt/seeds/dim_sku.csv)"),
       Flag.optional,
@@ -95,8 +99,14 @@ const command = Command.make(
       const stats = emptyStats()
       const sink: Effect.Effect<Sink, BrokerError, Broker | Scope.Scope> = Option.isSome(flags.out)
         ? fileSink(flags.out.value)
-        : brokerSink
-      const target = Option.isSome(flags.out) ? flags.out.value : "events.raw"
+        : Option.isSome(flags.sink)
+          ? Effect.succeed(httpSink(flags.sink.value))
+          : brokerSink
+      const target = Option.isSome(flags.out)
+        ? flags.out.value
+        : Option.isSome(flags.sink)
+          ? `the collector at ${flags.sink.value}`
+          : "events.raw"
       yield* Console.error(
         backfill === undefined
           ? `generating ${options.eps} events/s into ${target} (Ctrl-C to stop)`

@@ -2,7 +2,7 @@ import type { BrokerError } from "@shop/broker"
 import { Effect } from "effect"
 import { type EventStreamOptions, type GeneratedRecord, makeEventStream } from "./EventStream.ts"
 import { emptyStats, type GeneratorStats, sumDlq } from "./GeneratorStats.ts"
-import type { Sink } from "./sinks.ts"
+import type { CollectorError, Sink } from "./sinks.ts"
 
 export interface GeneratorOptions {
   readonly seed: number
@@ -42,7 +42,7 @@ export const runGenerator = (
   options: GeneratorOptions,
   sink: Sink,
   stats: GeneratorStats = emptyStats(),
-): Effect.Effect<GeneratorStats, BrokerError> =>
+): Effect.Effect<GeneratorStats, BrokerError | CollectorError> =>
   Effect.gen(function* () {
     const startedAt = performance.now()
     const max = options.maxEvents ?? Number.POSITIVE_INFINITY

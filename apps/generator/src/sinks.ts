@@ -1,12 +1,17 @@
 import { closeSync, openSync, writeSync } from "node:fs"
 import { Broker, type BrokerError, ensureDefaultTopics } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
-import { Effect } from "effect"
+import { MAX_RECORD_BYTES, TOPIC_RAW } from "@shop/contract"
+import { Effect, Schedule, Schema } from "effect"
 import type { GeneratedRecord } from "./EventStream.ts"
 
-/** Where generated records go: the broker, or JSON lines in a file or on stdout. */
+/** The collector refused a batch or could not be reached (after retries). */
+export class CollectorError extends Schema.TaggedError<CollectorError>()("CollectorError", {
+  message: Schema.String,
+}) {}
+
+/** Where generated records go: the broker, an HTTP collector, or JSON lines in a file or on stdout. */
 export interface Sink {
-  readonly write: (records: ReadonlyArray<GeneratedRecord>) => Effect.Effect<void, BrokerError>
+  readonly write: (records: ReadonlyArray<GeneratedRecord>) => Effect.Effect<void, BrokerError | CollectorError>
 }
 
 export const brokerSink = Effect.gen(function* () {
@@ -40,3 +45,49 @@ export const fileSink = (path: string) =>
       }),
     ),
   )
+
+/** Each batch POSTed as NDJSON to a collector's `/v1/events` (as a shop's pages would send them), bytes unchanged. */
+export const httpSink = (baseUrl: string): Sink => {
+  const url = new URL("/v1/events", baseUrl).toString()
+  const post = (body: string) =>
+    Effect.tryPromise({
+      try: async () => {
+        const response = await fetch(url, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body })
+        // An event over the record limit (an injected too_large fault) is sent alone; the collector refuses it
+        // at the edge with 413, which is the expected outcome, so it never reaches events.raw.
+        if (response.status === 413 && Buffer.byteLength(body) > MAX_RECORD_BYTES) return
+        if (response.status !== 202) {
+          throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`)
+        }
+      },
+      catch: (cause) => new CollectorError({ message: cause instanceof Error ? cause.message : String(cause) }),
+    })
+  // The collector's request limit is 1 MiB: batches are split well under it.
+  const chunks = (records: ReadonlyArray<GeneratedRecord>) => {
+    const out: Array<string> = []
+    let lines: Array<string> = []
+    let bytes = 0
+    for (const r of records) {
+      const n = Buffer.byteLength(r.value) + 1
+      if (n > MAX_RECORD_BYTES) {
+        out.push(r.value)
+        continue
+      }
+      if (bytes + n > 512 * 1024 && lines.length > 0) {
+        out.push(lines.join("\n"))
+        lines = []
+        bytes = 0
+      }
+      lines.push(r.value)
+      bytes += n
+    }
+    if (lines.length > 0) out.push(lines.join("\n"))
+    return out
+  }
+  return {
+    write: (records) =>
+      Effect.forEach(chunks(records), (body) =>
+        post(body).pipe(Effect.retry({ schedule: Schedule.exponential("100 millis"), times: 5 })),
+      ).pipe(Effect.asVoid),
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./CollectorServer.ts"
+export * from "./requestBody.ts"
