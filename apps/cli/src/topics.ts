@@ -1,4 +1,5 @@
-import { Broker } from "@shop/broker"
+import { Broker, ensureDefaultTopics } from "@shop/broker"
+import { TOPIC_RAW } from "@shop/contract"
 import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -50,8 +51,24 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 
 const command = Command.make(
   "topics",
-  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of tables"), Flag.withDefault(false)) },
-  Effect.fn(function* ({ json }) {
+  {
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print JSON instead of tables"), Flag.withDefault(false)),
+    ensure: Flag.Boolean("ensure").pipe(
+      Flag.withDescription("Create events.raw and events.dlq if missing (topic init in production), then list"),
+      Flag.withDefault(false),
+    ),
+    partitions: Flag.Int("partitions").pipe(
+      Flag.withDescription("Partitions of events.raw when --ensure creates it"),
+      Flag.withDefault(3),
+    ),
+  },
+  Effect.fn(function* ({ json, ensure, partitions: rawPartitions }) {
+    if (ensure) {
+      const broker = yield* Broker
+      // events.raw first with the asked partitions; an existing topic is left as it is.
+      yield* broker.createTopic({ name: TOPIC_RAW, partitions: rawPartitions })
+      yield* ensureDefaultTopics
+    }
     const { topics, partitions, lags } = yield* describe
     if (json) return yield* Console.log(JSON.stringify({ topics, partitions, lags }, null, 2))
     if (topics.length === 0) return yield* Console.log("no topics yet (run `bun run generate` or `bun run dev`)")
