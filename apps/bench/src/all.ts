@@ -51,6 +51,13 @@ const TARGETS: ReadonlyArray<Target> = [
     goal: "< 2,000 ms",
   },
   {
+    bench: "freshness",
+    what: "freshness p95, produced -> gold minute rollup",
+    pick: (fs) => fs.find((f) => f.name === "produced -> gold minute rollup: p95"),
+    ok: (v) => v < 2_000,
+    goal: "< 2,000 ms",
+  },
+  {
     bench: "soak",
     what: "processor peak RSS at 10k eps",
     pick: (fs) => fs.find((f) => f.name.endsWith("processor peak RSS")),
