@@ -1,5 +1,6 @@
 import { Broker, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
+import { adminApiStatus, ensureTopics, pipelineTopics } from "@shop/redpanda-admin"
 import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -63,7 +64,22 @@ const command = Command.make(
     ),
   },
   Effect.fn(function* ({ json, ensure, partitions: rawPartitions }) {
-    if (ensure) {
+    const kafka = process.env.KAFKA_BROKERS?.split(",").filter((b) => b !== "") ?? []
+    const adminUrl = process.env.REDPANDA_ADMIN_URL
+    if (adminUrl !== undefined) {
+      const { ready, health } = yield* adminApiStatus(adminUrl)
+      yield* Console.log(
+        `redpanda: ${ready ? "ready" : "not ready"}, ${health.is_healthy ? "healthy" : "UNHEALTHY"}; nodes ${health.all_nodes.join(",")}, down [${health.nodes_down.join(",")}], leaderless partitions ${health.leaderless_partitions.length}`,
+      )
+    }
+    if (ensure && kafka.length > 0) {
+      // On Kafka/Redpanda through the admin protocol, with retention; an existing topic is checked, not changed.
+      for (const t of yield* ensureTopics(kafka, pipelineTopics(rawPartitions))) {
+        yield* Console.log(
+          `${t.name}: ${t.partitions} partitions, retention.ms ${t.retentionMs ?? "default"}${t.problems.length === 0 ? "" : ` (differs from the plan: ${t.problems.join("; ")})`}`,
+        )
+      }
+    } else if (ensure) {
       const broker = yield* Broker
       // events.raw first with the asked partitions; an existing topic is left as it is.
       yield* broker.createTopic({ name: TOPIC_RAW, partitions: rawPartitions })

@@ -1,0 +1,3 @@
+export * from "./AdminApi.ts"
+export * from "./pipelineTopics.ts"
+export * from "./TopicAdmin.ts"
