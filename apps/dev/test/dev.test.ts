@@ -12,7 +12,7 @@ const main = join(import.meta.dir, "..", "src", "main.ts")
 
 /** Runs `bun run dev` for a while, stops it with Ctrl-C (SIGINT), returns how many records it says it sent. */
 const runDevFor = async (ms: number): Promise<number> => {
-  const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset"], {
+  const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off"], {
     env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0" },
     stdout: "pipe",
     stderr: "pipe",
