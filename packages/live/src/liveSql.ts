@@ -1,18 +1,11 @@
 /** The SQL the dashboard runs on its in-memory DuckDB: only the columns it folds, money as integer cents. */
+import { EVENT_TYPES } from "@shop/contract"
 import { sqlString } from "@shop/warehouse"
 
 const files = (paths: ReadonlyArray<string>) => `read_parquet([${paths.map(sqlString).join(", ")}])`
 
-/** Silver event tables whose rows count as events of a session. */
-export const EVENT_TABLES = [
-  "page_view",
-  "search",
-  "add_to_cart",
-  "remove_from_cart",
-  "checkout_started",
-  "order_placed",
-  "order_returned",
-] as const
+/** Silver event tables whose rows count as events of a session: one per event type of the contract. */
+export const EVENT_TABLES = EVENT_TYPES
 
 export const eventRowsSql = (table: string, paths: ReadonlyArray<string>) =>
   table === "page_view"

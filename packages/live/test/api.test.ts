@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
@@ -54,17 +54,8 @@ const startDashboard = async (bootstrapMinutes: number) => {
 const table = (t: string) => `read_parquet('${dir}/${t}/*/*.parquet', union_by_name = true)`
 const hasFiles = (t: string) =>
   existsSync(join(dir, t)) && readdirSync(join(dir, t)).some((d) => readdirSync(join(dir, t, d)).length > 0)
-const EVENT_TABLES = [
-  "page_view",
-  "search",
-  "add_to_cart",
-  "remove_from_cart",
-  "checkout_started",
-  "order_placed",
-  "order_returned",
-]
 const allEvents = () =>
-  EVENT_TABLES.filter((t) => hasFiles(`silver/${t}`))
+  EVENT_TYPES.filter((t) => hasFiles(`silver/${t}`))
     .map(
       (t) =>
         `select session_id, event_type, event_ts, ${t === "page_view" ? "page_type, sku" : "null as page_type, null as sku"} from ${table(`silver/${t}`)}`,

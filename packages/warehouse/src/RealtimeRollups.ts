@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs"
 import { join } from "node:path"
-import { TOPIC_RAW } from "@shop/contract"
+import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { CommitLogTail, type TailedEntry } from "@shop/lake"
 import { Effect } from "effect"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
@@ -8,15 +8,6 @@ import { sqlString } from "./silverViews.ts"
 import { Warehouse } from "./Warehouse.ts"
 
 const MINUTE = 60_000
-const EVENT_TABLES = [
-  "page_view",
-  "search",
-  "add_to_cart",
-  "remove_from_cart",
-  "checkout_started",
-  "order_placed",
-  "order_returned",
-] as const
 
 /** The minute rollup over the incremental tables: the same SQL as over Silver, other sources. */
 const INCREMENTAL_SOURCES: RollupSources = {
@@ -61,7 +52,7 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
       Effect.gen(function* () {
         const from = ts(now - 48 * 60 * MINUTE - 10 * MINUTE)
         const hourAgo = ts(now - 61 * MINUTE)
-        const events = EVENT_TABLES.flatMap((t) => {
+        const events = EVENT_TYPES.flatMap((t) => {
           const rel = source(`silver/${t}`)
           return rel === undefined ? [] : [`select session_id, event_type, event_ts from ${rel}`]
         })
