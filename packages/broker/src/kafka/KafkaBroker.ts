@@ -51,13 +51,23 @@ const LEVELS: Record<string, logLevel> = {
 
 const NAMES: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" }
 
-/** kafkajs logs as one line each on stderr; per-request errors it retries itself are left out below debug. */
-const logCreator = (level: logLevel) => (entry: LogEntry) => {
-  const { message, error } = entry.log as { message: string; error?: string }
-  if (entry.level > level) return
-  if (level < logLevel.DEBUG && entry.namespace === "Connection" && message.startsWith("Response")) return
-  const name = NAMES[entry.level] ?? String(entry.level)
-  process.stderr.write(`[kafkajs] ${name} ${entry.namespace}: ${message}${error ? ` (${error})` : ""}\n`)
+/**
+ * kafkajs logs as one line each on stderr. Below debug, per-request errors it retries itself are left out and
+ * a line repeated within 10 s (a broker that is down, retried) is printed once.
+ */
+const logCreator = (level: logLevel) => {
+  const lastSeen = new Map<string, number>()
+  return (entry: LogEntry) => {
+    const { message, error } = entry.log as { message: string; error?: string }
+    if (entry.level > level) return
+    if (level < logLevel.DEBUG && entry.namespace === "Connection" && message.startsWith("Response")) return
+    const line = `[kafkajs] ${NAMES[entry.level] ?? entry.level} ${entry.namespace}: ${message}${error ? ` (${error})` : ""}`
+    const now = Date.now()
+    if (level < logLevel.DEBUG && now - (lastSeen.get(line) ?? 0) < 10_000) return
+    if (lastSeen.size > 100) lastSeen.clear()
+    lastSeen.set(line, now)
+    process.stderr.write(`${line}\n`)
+  }
 }
 
 const toBuffer = (v: Uint8Array | string): Buffer =>
