@@ -1,6 +1,7 @@
 import { Config, Context, Effect, Layer, type Scope } from "effect"
 import type { BrokerError } from "./BrokerError.ts"
 import { makeEmbeddedBroker } from "./embedded/EmbeddedBroker.ts"
+import { makeKafkaBroker } from "./kafka/KafkaBroker.ts"
 
 /** A record handed to the broker. `timestamp` is Kafka's CreateTime in epoch ms; absent means "now". */
 export interface ProducerRecord {
@@ -118,15 +119,32 @@ export class Broker extends Context.Service<
     }),
   )
 
+  /**
+   * Apache Kafka or Redpanda through kafkajs: `KAFKA_BROKERS` (comma-separated host:port), optional
+   * `KAFKA_CLIENT_ID` (default shop-pulse) and `KAFKA_RETRIES` (default 10, about 35 s of backoff).
+   */
+  static readonly layerKafka: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
+    Broker,
+    Effect.gen(function* () {
+      const brokers = yield* Config.String("KAFKA_BROKERS")
+      const clientId = yield* Config.String("KAFKA_CLIENT_ID").pipe(Config.withDefault("shop-pulse"))
+      const retries = yield* Config.Int("KAFKA_RETRIES").pipe(Config.withDefault(10))
+      return yield* makeKafkaBroker({
+        brokers: brokers
+          .split(",")
+          .map((b) => b.trim())
+          .filter((b) => b !== ""),
+        clientId,
+        retries,
+      })
+    }),
+  )
+
   /** What the apps use: Kafka/Redpanda when `KAFKA_BROKERS` is set, else the embedded log. */
   static readonly layer: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.unwrap(
     Effect.gen(function* () {
       const brokers = yield* Config.String("KAFKA_BROKERS").pipe(Config.withDefault(""))
-      if (brokers.trim() === "") return Broker.layerEmbedded
-      return Layer.effect(
-        Broker,
-        Effect.die(new Error("KAFKA_BROKERS is set, but the Kafka layer is not part of this build yet")),
-      )
+      return brokers.trim() === "" ? Broker.layerEmbedded : Broker.layerKafka
     }),
   )
 }

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { Broker, deleteKafkaTopics, ensureDefaultTopics, layerEmbeddedAt, layerKafkaWith } from "@shop/broker"
+import { TOPIC_DLQ, TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq, sumValid } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { Effect, Layer } from "effect"
@@ -13,7 +13,10 @@ import { duckdb, expectSilverMatches, pyarrowCount } from "./lakeQueries.ts"
 const dir = mkdtempSync(join(tmpdir(), "stream-e2e-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const layers = Layer.mergeAll(layerEmbeddedAt(join(dir, "broker")), Lake.layerAt(dir))
+// The same spec runs on Apache Kafka when KAFKA_BROKERS is set (CI's Kafka step), with fresh topics.
+const kafka = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(",") : undefined
+const brokerLayer = kafka ? layerKafkaWith({ brokers: kafka }) : layerEmbeddedAt(join(dir, "broker"))
+const layers = Layer.mergeAll(brokerLayer, Lake.layerAt(dir))
 const N = 100_000
 
 describe("end to end: generator -> broker -> stream processor -> lake", () => {
@@ -24,6 +27,7 @@ describe("end to end: generator -> broker -> stream processor -> lake", () => {
     await Effect.runPromise(
       Effect.gen(function* () {
         const broker = yield* Broker
+        if (kafka) yield* deleteKafkaTopics(kafka, [TOPIC_RAW, TOPIC_DLQ])
         yield* ensureDefaultTopics
         const stream = makeEventStream(
           {

@@ -1,0 +1,194 @@
+import { Effect, Schedule, type Scope } from "effect"
+import type { Kafka } from "kafkajs"
+import type { ConsumedRecord, Consumer, ConsumerOptions, PartitionOffset } from "../Broker.ts"
+import { type BrokerError, BrokerUnavailable, GroupBusy, PartitionNotFound } from "../BrokerError.ts"
+import { toBrokerError } from "./kafkaErrors.ts"
+import { PollBridge } from "./PollBridge.ts"
+import { staticAssigner } from "./staticAssigner.ts"
+
+export interface KafkaConsumerSettings {
+  /** How long joining the group may take before the consumer fails (ms). */
+  readonly joinTimeoutMs: number
+  /** Records fetched ahead of `poll`; kafkajs stops fetching while this many wait. */
+  readonly bufferRecords: number
+}
+
+const EMPTY = new Uint8Array(0)
+const keyOf = (topic: string, partition: number) => `${topic}/${partition}`
+const splitKey = (key: string) => {
+  const at = key.lastIndexOf("/")
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) }
+}
+
+/**
+ * A poll-based member of a Kafka consumer group over kafkajs' push-based runner (see PollBridge). Offsets are
+ * committed only by `commit` (autoCommit off). With `partitions`, the member asks the group's assigner for
+ * exactly those partitions (staticAssigner) instead of taking what a rebalance gives it.
+ */
+export const makeKafkaConsumer = (
+  kafka: Kafka,
+  opts: ConsumerOptions,
+  settings: KafkaConsumerSettings,
+): Effect.Effect<Consumer, BrokerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const groupId = opts.groupId
+    const claims = opts.partitions === undefined ? undefined : { [opts.topics[0]!]: [...opts.partitions] }
+    const bridge = new PollBridge(settings.bufferRecords)
+    let assigned: Array<{ topic: string; partition: number }> = []
+    let failure: BrokerError | undefined
+    let closing = false
+    let joined: (() => void) | undefined
+    let hasJoined = false
+
+    const consumer = kafka.consumer({
+      groupId,
+      partitionAssigners: [staticAssigner(claims)],
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      // How long a fetch waits at the broker when nothing is new: bounds the delay of a seek.
+      maxWaitTimeInMs: 200,
+      allowAutoTopicCreation: false,
+    })
+
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const next = Object.entries(event.payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      )
+      const keep = new Set(next.map((a) => keyOf(a.topic, a.partition)))
+      bridge.discard((topic, partition) => !keep.has(keyOf(topic, partition)))
+      for (const key of [...bridge.expected.keys()]) {
+        if (!keep.has(key)) bridge.expected.delete(key)
+      }
+      // Partitions we keep continue where we were, not from the last commit (a rejoin or a restart of the
+      // kafkajs runner would otherwise replay what poll already returned).
+      for (const [key, offset] of bridge.expected) {
+        consumer.seek({ ...splitKey(key), offset: String(offset) })
+      }
+      assigned = next
+      hasJoined = true
+      joined?.()
+    })
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart || closing) return
+      failure = toBrokerError(`consumer of group ${groupId}`, event.payload.error, opts.topics[0])
+      bridge.wakeAll()
+      joined?.()
+    })
+
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          await consumer.connect()
+          await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning })
+          await consumer.run({
+            autoCommit: false,
+            eachBatchAutoResolve: false,
+            eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+              while (bridge.full && isRunning() && !closing) {
+                await new Promise<void>((resolve) => bridge.onSpace(1_000, resolve))
+                await heartbeat()
+              }
+              // A seek since this batch was fetched makes it stale: the seek's position wins.
+              if (!isRunning() || closing || isStale()) return
+              const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: Number(m.offset),
+                key: m.key === null || m.key === undefined ? null : m.key.toString("utf8"),
+                value: m.value ?? EMPTY,
+                timestamp: Number(m.timestamp),
+              }))
+              bridge.push(batch.topic, batch.partition, records)
+              // Moves kafkajs' fetch position only; the group's committed offset moves with `commit`.
+              resolveOffset(batch.lastOffset())
+            },
+          })
+        },
+        catch: (e) => toBrokerError(`join consumer group ${groupId}`, e, opts.topics[0]),
+      }),
+      () =>
+        Effect.promise(async () => {
+          closing = true
+          bridge.wakeAll()
+          await consumer.disconnect().catch(() => undefined)
+        }),
+    )
+
+    // The first assignment: callers ask for `assignment` right away (to resume from the lake).
+    if (!hasJoined && failure === undefined) {
+      yield* Effect.callback<void>((resume) => {
+        const timer = setTimeout(() => resume(Effect.void), settings.joinTimeoutMs)
+        joined = () => {
+          clearTimeout(timer)
+          joined = undefined
+          resume(Effect.void)
+        }
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          joined = undefined
+        })
+      })
+    }
+    if (failure !== undefined) return yield* failure
+    if (!hasJoined) {
+      return yield* new BrokerUnavailable({
+        message: `consumer group ${groupId} was not joined within ${settings.joinTimeoutMs} ms`,
+      })
+    }
+    if (claims !== undefined) {
+      const topic = opts.topics[0]!
+      const missing = claims[topic]!.filter((p) => !assigned.some((a) => a.topic === topic && a.partition === p))
+      if (missing.length > 0) {
+        return yield* new GroupBusy({
+          groupId,
+          message: `consumer group ${groupId}: partitions ${missing.join(",")} of ${topic} are held by another member (or the group was not joined within ${settings.joinTimeoutMs} ms)`,
+        })
+      }
+    }
+
+    const poll = (o: { readonly maxRecords: number; readonly maxWaitMs: number }) =>
+      Effect.callback<ReadonlyArray<ConsumedRecord>, BrokerError>((resume) => {
+        const answer = () =>
+          resume(failure !== undefined ? Effect.fail(failure) : Effect.succeed(bridge.take(o.maxRecords)))
+        if (bridge.size > 0 || failure !== undefined || o.maxWaitMs <= 0) {
+          answer()
+          return
+        }
+        const cancel = bridge.onData(o.maxWaitMs, answer)
+        return Effect.sync(cancel)
+      })
+
+    const seek = (p: PartitionOffset) =>
+      Effect.try({
+        try: () => {
+          if (!assigned.some((a) => a.topic === p.topic && a.partition === p.partition)) {
+            throw new PartitionNotFound({ topic: p.topic, partition: p.partition })
+          }
+          bridge.discard((topic, partition) => topic === p.topic && partition === p.partition)
+          bridge.expected.set(keyOf(p.topic, p.partition), p.offset)
+          consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) })
+        },
+        catch: (e) => (e instanceof PartitionNotFound ? e : toBrokerError(`seek ${p.topic}/${p.partition}`, e)),
+      })
+
+    const commit = (offsets: ReadonlyArray<PartitionOffset>) =>
+      Effect.tryPromise({
+        try: () =>
+          consumer.commitOffsets(
+            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
+          ),
+        catch: (e) => toBrokerError(`commit offsets of group ${groupId}`, e, opts.topics[0]),
+      }).pipe(
+        // A commit during a rebalance fails until the member has rejoined; that takes seconds, not minutes.
+        Effect.retry({
+          while: (e) => e._tag === "BrokerUnavailable" && !closing,
+          times: 8,
+          schedule: Schedule.exponential("200 millis"),
+        }),
+      )
+
+    const assignment = Effect.sync(() => assigned.map((a) => ({ ...a })))
+
+    return { assignment, poll, seek, commit } satisfies Consumer
+  })
