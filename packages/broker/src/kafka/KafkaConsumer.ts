@@ -42,7 +42,13 @@ export const makeKafkaConsumer = (
 
     const consumer = kafka.consumer({
       groupId,
-      partitionAssigners: [staticAssigner(claims)],
+      partitionAssigners: [
+        staticAssigner(claims, () => {
+          const held: Record<string, Array<number>> = {}
+          for (const a of assigned) held[a.topic] = [...(held[a.topic] ?? []), a.partition]
+          return held
+        }),
+      ],
       sessionTimeout: 30_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
