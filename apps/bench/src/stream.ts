@@ -1,13 +1,20 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW, validate } from "@shop/contract"
+import {
+  Broker,
+  type BrokerError,
+  deleteKafkaTopics,
+  ensureDefaultTopics,
+  layerEmbeddedAt,
+  layerKafkaWith,
+} from "@shop/broker"
+import { TOPIC_DLQ, TOPIC_RAW, validate } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { encodeParquet } from "@shop/lake"
 import { Deduplicator, routeBatch } from "@shop/stream"
 import { sqlString, Warehouse } from "@shop/warehouse"
-import { Effect } from "effect"
+import { Effect, type Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type Figure, report, watchPeakRss } from "./report.ts"
 
@@ -21,15 +28,26 @@ const shares = (partitions: number, workers: number) =>
   )
 
 /** Runs `bun run pipeline --available-now` as N worker processes over one broker; wall time and peak RSS. */
-const runPipeline = async (root: string, brokerDir: string, workers: number, partitions: number, batch: number) => {
-  const dataDir = join(root, `lake-${partitions}p-${workers}w`)
+const runPipeline = async (
+  root: string,
+  brokerDir: string,
+  workers: number,
+  partitions: number,
+  batch: number,
+  kafka?: string,
+) => {
+  const dataDir = join(root, `lake-${partitions}p-${workers}w${kafka === undefined ? "" : "-kafka"}`)
   mkdirSync(dataDir, { recursive: true })
-  symlinkSync(brokerDir, join(dataDir, "broker"))
+  if (kafka === undefined) symlinkSync(brokerDir, join(dataDir, "broker"))
   const t0 = performance.now()
   const children = shares(partitions, workers).map((share) =>
     Bun.spawn(
       ["bun", STREAM_MAIN, "--available-now", "--partitions", share.join(","), "--batch-records", String(batch)],
-      { env: { ...process.env, DATA_DIR: dataDir }, stdout: "ignore", stderr: "pipe" },
+      {
+        env: { ...process.env, DATA_DIR: dataDir, KAFKA_BROKERS: kafka ?? "", METRICS_PORT: "0" },
+        stdout: "ignore",
+        stderr: "pipe",
+      },
     ),
   )
   const watches = children.map((c) => watchPeakRss(c.pid))
@@ -51,7 +69,12 @@ interface Produced {
 }
 
 /** The same generated events (seeded) into a fresh embedded broker whose events.raw has `partitions`. */
-const produceEvents = (brokerDir: string, partitions: number, events: number) =>
+const produceEvents = (
+  brokerDir: string,
+  partitions: number,
+  events: number,
+  layer: Layer.Layer<Broker, BrokerError> = layerEmbeddedAt(brokerDir),
+) =>
   Effect.gen(function* () {
     const stream = makeEventStream({
       seed: 1,
@@ -76,7 +99,7 @@ const produceEvents = (brokerDir: string, partitions: number, events: number) =>
       sent += chunk.length
     }
     return { bytes, sample } satisfies Produced
-  }).pipe(Effect.provide(layerEmbeddedAt(brokerDir)), Effect.scoped)
+  }).pipe(Effect.provide(layer), Effect.scoped)
 
 /**
  * For scale: DuckDB's own Parquet writer on the same events (loaded untimed from JSON lines into a table,
@@ -115,8 +138,14 @@ export const streamBench = Command.make(
     ),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker processes for the scaled run"), Flag.withDefault(2)),
     batch: Flag.Int("batch").pipe(Flag.withDescription("Micro-batch size bound"), Flag.withDefault(10_000)),
+    kafka: Flag.String("kafka").pipe(
+      Flag.withDescription(
+        "Also run on this Kafka/Redpanda (e.g. localhost:9092); its events.raw and events.dlq are deleted first",
+      ),
+      Flag.optional,
+    ),
   },
-  ({ events, partitions, workers, batch }) =>
+  ({ events, partitions, workers, batch, kafka }) =>
     Effect.gen(function* () {
       const root = mkdtempSync(join(tmpdir(), "bench-stream-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(root, { recursive: true, force: true })))
@@ -142,6 +171,50 @@ export const streamBench = Command.make(
         }
       }
       const { sample, bytes } = produced!
+
+      if (Option.isSome(kafka)) {
+        // The same events through kafkajs: the widest topic, 1 and N worker processes, and a consumer alone.
+        const brokers = kafka.value.split(",")
+        const p = Math.max(...counts)
+        yield* deleteKafkaTopics(brokers, [TOPIC_RAW, TOPIC_DLQ])
+        process.stderr.write(`producing ${events} events into Kafka at ${kafka.value}, ${p} partitions...\n`)
+        const t0 = performance.now()
+        yield* produceEvents("", p, events, layerKafkaWith({ brokers }))
+        figures.push({
+          name: "kafka: produce (kafkajs, acks=all, idempotent)",
+          value: rate(events, performance.now() - t0),
+          unit: "events/s",
+        })
+        const t1 = performance.now()
+        const read = yield* Effect.gen(function* () {
+          const consumer = yield* (yield* Broker).consumer({
+            groupId: `bench-read-${Date.now()}`,
+            topics: [TOPIC_RAW],
+            fromBeginning: true,
+          })
+          let n = 0
+          while (n < events) {
+            const got = yield* consumer.poll({ maxRecords: 10_000, maxWaitMs: 2_000 })
+            if (got.length === 0) break
+            n += got.length
+          }
+          return n
+        }).pipe(Effect.provide(layerKafkaWith({ brokers })), Effect.scoped)
+        figures.push({
+          name: "kafka: consume alone (kafkajs poll)",
+          value: rate(read, performance.now() - t1),
+          unit: "events/s",
+        })
+        for (const w of [...new Set([1, Math.min(workers, p)])]) {
+          process.stderr.write(`pipeline on Kafka over ${p} partitions with ${w} worker process(es)...\n`)
+          const run = yield* Effect.promise(() => runPipeline(root, "", w, p, batch, kafka.value))
+          const label = `kafka: pipeline, ${p} partition(s), ${w} worker(s)`
+          figures.push(
+            { name: label, value: rate(events, run.ms), unit: "events/s" },
+            { name: `${label}: peak RSS per process`, value: run.rss, unit: "MB" },
+          )
+        }
+      }
 
       // Each stage alone on a sample of the same events, for scale.
       const encoded = sample.map((r) => new TextEncoder().encode(r.value))
