@@ -1,14 +1,31 @@
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { DEFAULT_MAX_LATENESS_MS } from "@shop/contract"
+import { IdRun, sortIds } from "./IdRun.ts"
 
 const DAY = 86_400_000
 const dayOf = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY
 const MAX_LOAD = 0.6
+
+export interface DeduplicatorOptions {
+  /** Where run files go (a directory this instance owns); absent: everything stays in memory. */
+  readonly spillDir?: string
+  /** Ids kept in the in-memory table before they are spilled to a run (default 500,000: ~18 MB). */
+  readonly hotLimit?: number
+}
 
 /**
  * The event_ids Silver already holds, so each event lands at most once however late its second copy comes.
  * Ids are UUIDs (the contract checks it), kept exactly as their 16 bytes in an open-addressing table with the
  * day of each id: about 30 bytes an id instead of ~100 for a Map of strings. Ids of days older than
  * MAX_LATENESS (plus a day) are forgotten: a copy that old is rejected as too_late anyway.
+ *
+ * With a `spillDir`, memory stays bounded under sustained load: once the in-memory table holds `hotLimit` ids
+ * they are written, sorted, to a run file there and kept in memory only as a Bloom filter (~1.25 bytes an id;
+ * see IdRun). Still exact: a "maybe" from a filter is settled by a binary search in the file. The runs are a
+ * cache of what Silver holds (rebuilt from Silver by seedDeduplicator at every start), so they need no
+ * crash protocol of their own. Runs are not merged yet: each adds one filter check per new id (a run per
+ * `hotLimit` ids), negligible at a shop's traffic, but it adds up over days at thousands of events/s.
  */
 export class Deduplicator {
   private words = new Uint32Array(0)
@@ -16,27 +33,37 @@ export class Deduplicator {
   private days = new Uint16Array(0)
   private count = 0
   private horizonDay = Number.NEGATIVE_INFINITY
+  private runs: Array<IdRun> = []
+  private runSeq = 0
+  private readonly hotLimit: number
 
-  constructor(private readonly maxLatenessMs = DEFAULT_MAX_LATENESS_MS) {
+  constructor(
+    private readonly maxLatenessMs = DEFAULT_MAX_LATENESS_MS,
+    private readonly options: DeduplicatorOptions = {},
+  ) {
+    this.hotLimit = options.hotLimit ?? 500_000
+    if (options.spillDir !== undefined) mkdirSync(options.spillDir, { recursive: true })
     this.allocate(1 << 16)
   }
 
+  /** Ids remembered, in memory and in runs. */
   get size(): number {
-    return this.count
+    return this.runs.reduce((n, r) => n + r.count, this.count)
   }
 
   /** `eventId` is a lower-case UUID (validate() normalises it). */
   has(eventId: string): boolean {
     const [a, b, c, d] = words(eventId)
-    return this.slotOf(a, b, c, d) < 0
+    return this.slotOf(a, b, c, d) < 0 || this.inRuns(a, b, c, d)
   }
 
   add(eventId: string, eventDate: string): void {
     const [a, b, c, d] = words(eventId)
     const slot = this.slotOf(a, b, c, d)
-    if (slot < 0) return
+    if (slot < 0 || this.inRuns(a, b, c, d)) return
     this.put(slot, a, b, c, d, dayOf(eventDate) + 1)
     if (++this.count > this.days.length * MAX_LOAD) this.rebuild(this.days.length * 2, Number.NEGATIVE_INFINITY)
+    if (this.options.spillDir !== undefined && this.count >= this.hotLimit) this.spill(this.options.spillDir)
   }
 
   /** Forget ids of days no record stamped `recordTs` or later can still bring. */
@@ -45,6 +72,36 @@ export class Deduplicator {
     if (horizon <= this.horizonDay) return
     this.horizonDay = horizon
     this.rebuild(this.days.length, horizon)
+    // A run goes once its newest day is past the horizon (its older ids may linger until then: still exact).
+    for (const run of this.runs.filter((r) => r.maxDay - 1 < horizon)) run.close()
+    this.runs = this.runs.filter((r) => r.maxDay - 1 >= horizon)
+  }
+
+  /** Closes and deletes the run files. */
+  close(): void {
+    for (const run of this.runs) run.close()
+    this.runs = []
+  }
+
+  private inRuns(a: number, b: number, c: number, d: number): boolean {
+    for (const run of this.runs) if (run.has(a, b, c, d)) return true
+    return false
+  }
+
+  /** Moves every in-memory id to a new sorted run file, leaving the table empty. */
+  private spill(dir: string): void {
+    const ids = new Uint32Array(this.count * 4)
+    let n = 0
+    let maxDay = 0
+    for (let slot = 0; slot < this.days.length; slot++) {
+      const day = this.days[slot]!
+      if (day === 0) continue
+      ids.set(this.words.subarray(slot * 4, slot * 4 + 4), n * 4)
+      if (day > maxDay) maxDay = day
+      n++
+    }
+    this.runs.push(new IdRun(join(dir, `run-${++this.runSeq}.ids`), sortIds(ids, n), n, maxDay))
+    this.allocate(1 << 16)
   }
 
   /** The slot holding this id as `-(slot + 1)`, or the free slot where it would go. */

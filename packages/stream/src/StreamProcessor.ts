@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
 import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
@@ -63,7 +64,18 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const maxBatchMs = options.maxBatchMs ?? 500
     const metricsPath = options.metricsPath ?? join(lake.root, "_metrics", "stream.json")
     const metrics = options.metrics ?? new StreamMetrics()
-    const dedup = new Deduplicator(options.validate?.maxLatenessMs)
+    // Ids beyond half a million spill to sorted run files with Bloom filters (bounded memory); a cache of Silver,
+    // rebuilt at every start, in a directory per partition set (each set has one owner at a time).
+    const spillDir = join(
+      lake.root,
+      "_dedup",
+      options.partitions === undefined ? "all" : `p${[...options.partitions].sort((a, b) => a - b).join("-")}`,
+    )
+    rmSync(spillDir, { recursive: true, force: true })
+    const dedup = yield* Effect.acquireRelease(
+      Effect.sync(() => new Deduplicator(options.validate?.maxLatenessMs, { spillDir })),
+      (d) => Effect.sync(() => d.close()),
+    )
 
     yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
     yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
