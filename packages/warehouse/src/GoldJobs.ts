@@ -31,7 +31,7 @@ const readingLake = <A, E, R>(root: string, effect: Effect.Effect<A, E, R>) =>
   )
 
 /** Writes a query's result as one Parquet file, replaced atomically by rename. */
-const writeParquet = (sql: string, path: string) =>
+export const writeParquet = (sql: string, path: string) =>
   Effect.gen(function* () {
     mkdirSync(join(path, ".."), { recursive: true })
     yield* (yield* Warehouse).exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)

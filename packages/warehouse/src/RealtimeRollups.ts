@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, renameSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { CommitLogTail, type TailedEntry } from "@shop/lake"
 import { Effect } from "effect"
+import { writeParquet } from "./GoldJobs.ts"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
 import { sqlString } from "./silverViews.ts"
 import { Warehouse } from "./Warehouse.ts"
@@ -90,20 +91,20 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
       `read_parquet(${sqlString(join(root, table, "*", "*.parquet"))}, hive_partitioning = true, union_by_name = true)`
     const hasFiles = (table: string) => existsSync(join(root, table))
 
+    /** A table's rows whose source offsets satisfy `where`; order lines (no offsets) through their orders. */
+    const rowsAt = (table: string, where: string) => {
+      if (!hasFiles(table)) return undefined
+      if (table !== "silver/order_item") return `(select * from ${tableGlob(table)} where ${where})`
+      return hasFiles("silver/order_placed")
+        ? `(select * from ${tableGlob(table)} where event_id in (select event_id from ${tableGlob("silver/order_placed")} where ${where}))`
+        : undefined
+    }
+
     /** Rows of committed offsets only (partition -> next offset), read from the tables as they are now. */
-    const committedRows = (committed: ReadonlyMap<number, number>) => {
+    const committedRows = (committed: ReadonlyMap<number, number>): Source => {
       const bound = `case source_partition ${[...committed].map(([p, n]) => `when ${p} then ${n}`).join(" ")} else 0 end`
       const within = `source_offset < ${committed.size === 0 ? "0" : bound}`
-      return (table: string) => {
-        if (!hasFiles(table)) return undefined
-        if (table === "silver/order_item") {
-          // Order lines carry their order's event_id, not offsets.
-          return hasFiles("silver/order_placed")
-            ? `(select * from ${tableGlob(table)} where event_id in (select event_id from ${tableGlob("silver/order_placed")} where ${within}))`
-            : undefined
-        }
-        return `(select * from ${tableGlob(table)} where ${within})`
-      }
+      return (table) => rowsAt(table, within)
     }
 
     /** The rows of newly committed batches: their files, or their offset ranges when a file has gone. */
@@ -128,24 +129,9 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
       const inRanges = ranges.map(
         (r) => `(source_partition = ${r.partition} and source_offset between ${r.from} and ${r.to})`,
       )
-      const fromRanges: Source = (table) => {
-        if (ranges.length === 0 || !hasFiles(table)) return undefined
-        if (table === "silver/order_item") {
-          return hasFiles("silver/order_placed")
-            ? `(select * from ${tableGlob(table)} where event_id in (select event_id from ${tableGlob("silver/order_placed")} where ${inRanges.join(" or ")}))`
-            : undefined
-        }
-        return `(select * from ${tableGlob(table)} where ${inRanges.join(" or ")})`
-      }
+      const fromRanges: Source = (table) => (ranges.length === 0 ? undefined : rowsAt(table, inRanges.join(" or ")))
       return [fromFiles, fromRanges]
     }
-
-    const writeParquet = (sql: string, path: string) =>
-      Effect.gen(function* () {
-        mkdirSync(join(path, ".."), { recursive: true })
-        yield* wh.exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)
-        renameSync(`${path}.tmp`, path)
-      })
 
     /** Folds in what was committed since the last call and rewrites both rollup files as of `now`. */
     const refresh = (now: number) =>
