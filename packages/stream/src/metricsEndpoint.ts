@@ -10,44 +10,37 @@ import type { StreamMetrics } from "./StreamMetrics.ts"
 export const streamRegistry = (metrics: StreamMetrics): Registry => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: "shop_stream_" })
-  new Counter({
-    name: "shop_stream_records_in_total",
-    help: "Records read from events.raw and committed to the lake",
-    registers: [registry],
-    collect() {
-      this.reset()
-      this.inc(metrics.recordsIn)
-    },
-  })
-  new Counter({
-    name: "shop_stream_silver_rows_total",
-    help: "Rows committed to Silver, per table",
-    labelNames: ["table"],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const [table, n] of Object.entries(metrics.silverRows)) this.inc({ table }, n)
-    },
-  })
-  new Counter({
-    name: "shop_stream_dlq_records_total",
-    help: "Records rejected to events.dlq and bronze/dlq, per contract error code",
-    labelNames: ["code"],
-    registers: [registry],
-    collect() {
-      this.reset()
-      for (const [code, n] of Object.entries(metrics.dlq)) this.inc({ code }, n)
-    },
-  })
-  new Counter({
-    name: "shop_stream_duplicates_total",
-    help: "Records dropped because their event_id is already in Silver",
-    registers: [registry],
-    collect() {
-      this.reset()
-      this.inc(metrics.duplicates)
-    },
-  })
+  /** A counter whose value is read from `metrics` at scrape time: one total, or one per label value. */
+  const total = (name: string, help: string, read: () => number | Record<string, number>, label = "") =>
+    new Counter({
+      name,
+      help,
+      labelNames: label === "" ? [] : [label],
+      registers: [registry],
+      collect() {
+        this.reset()
+        const value = read()
+        if (typeof value === "number") this.inc(value)
+        else for (const [key, n] of Object.entries(value)) this.inc({ [label]: key }, n)
+      },
+    })
+  total(
+    "shop_stream_records_in_total",
+    "Records read from events.raw and committed to the lake",
+    () => metrics.recordsIn,
+  )
+  total("shop_stream_silver_rows_total", "Rows committed to Silver, per table", () => metrics.silverRows, "table")
+  total(
+    "shop_stream_dlq_records_total",
+    "Records rejected to events.dlq and bronze/dlq, per contract error code",
+    () => metrics.dlq,
+    "code",
+  )
+  total(
+    "shop_stream_duplicates_total",
+    "Records dropped because their event_id is already in Silver",
+    () => metrics.duplicates,
+  )
   const batches = new Histogram({
     name: "shop_stream_batch_duration_seconds",
     help: "Micro-batch duration from routing to the lake and broker commits",
