@@ -21,8 +21,8 @@ export const DlqRecord = Schema.Struct({
 })
 export type DlqRecord = typeof DlqRecord.Type
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
-const lenientUtf8 = new TextDecoder("utf-8")
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true })
 
 export interface DlqSource {
   readonly topic: string

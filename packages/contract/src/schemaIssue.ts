@@ -50,6 +50,13 @@ export const describeSchemaError = (error: SchemaError, input: unknown): { path:
   // Effect's message is "Expected ...\n  at [...]"; keep the first line, we print the path our way.
   const expected = (error.message.split("\n")[0] ?? "invalid value").replace(/^Expected /, "expected ")
   const at = valueAt(input, keys)
+  if (at.found && typeof at.value === "number" && Number.isInteger(at.value) && !Number.isSafeInteger(at.value)) {
+    // JSON.parse already rounded it: say why a whole number is refused.
+    return {
+      path,
+      message: `${path ?? "record"}: expected a safe integer (at most 2^53 - 1 in magnitude, so that JSON readers keep it exact), got ${shown(at.value)}`,
+    }
+  }
   const got = at.found ? `got ${shown(at.value)}` : "but the field is missing"
   const subject = path ?? "record"
   return { path, message: at.found ? `${subject}: ${expected}, ${got}` : `${subject}: ${expected} ${got}` }

@@ -16,7 +16,11 @@ export const parseRfc3339 = (s: string): number | undefined => {
   const second = Number(sec)
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined
   const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"))
-  const local = Date.UTC(year, month - 1, day, hour, minute, second, ms)
+  // Not Date.UTC: it reads years 0-99 as 1900-1999.
+  const at = new Date(0)
+  at.setUTCFullYear(year, month - 1, day)
+  at.setUTCHours(hour, minute, second, ms)
+  const local = at.getTime()
   // Date.UTC rolls 2026-02-30 over into March: reject days that do not exist (only days > 28 can).
   if (day > 28 && new Date(local).getUTCDate() !== day) return undefined
   if (z !== undefined) return local
@@ -41,10 +45,19 @@ export const utcDate = (epochMs: number): string => {
   return cachedDate
 }
 
+const LEAP_SECOND = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:60/
+
 export const Rfc3339String = Schema.String.pipe(
   Schema.check(
-    Schema.makeFilter((s: string) => parseRfc3339(s) !== undefined, {
-      expected: "an RFC 3339 timestamp with an offset or Z, e.g. 2026-11-24T17:03:12.345Z",
-    }),
+    Schema.makeFilter(
+      (s: string) =>
+        parseRfc3339(s) !== undefined ||
+        (LEAP_SECOND.test(s)
+          ? "a leap second (:60) names no instant this pipeline can store; send the next second (:00 of the next minute)"
+          : false),
+      {
+        expected: "an RFC 3339 timestamp with an offset or Z, e.g. 2026-11-24T17:03:12.345Z",
+      },
+    ),
   ),
 )

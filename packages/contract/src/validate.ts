@@ -45,7 +45,8 @@ const decoders: Record<EventType, (u: unknown) => Result.Result<WireEvent, Schem
   order_returned: Schema.decodeUnknownResult(wireSchemaByType.order_returned),
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true })
+// ignoreBOM: a leading BOM stays in the text, so sizes and Bronze see the exact bytes; parsing skips it below.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const knownTypes = new Set<string>(EVENT_TYPES)
 
 const reject = (code: DlqCode, message: string, path: string | null = null): Validation => ({
@@ -77,7 +78,7 @@ export const validate = (record: RawRecord, options: ValidateOptions = {}): Vali
   }
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e)
     return reject("invalid_json", text.trim() === "" ? "record is empty" : `record is not valid JSON: ${detail}`)

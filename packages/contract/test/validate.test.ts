@@ -256,3 +256,45 @@ describe("rules and boundaries", () => {
     )
   })
 })
+
+describe("edges found by fault injection (issue 12)", () => {
+  const bom = (text: string) => new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)])
+
+  test("a leading BOM is skipped for parsing but counted in the size", () => {
+    expect(accepted(bom(line(samples.search))).event_type).toBe("search")
+    const body = line(samples.search)
+    const pad = MAX_RECORD_BYTES - body.length - 8
+    const exact = `${body.slice(0, -1)},"p":"${"x".repeat(pad)}"}`
+    expect(new TextEncoder().encode(exact).byteLength).toBe(MAX_RECORD_BYTES - 1)
+    expect(accepted(exact).event_type).toBe("search")
+    // The same record behind a BOM is 2 bytes over the limit.
+    expect(rejected(bom(exact)).code).toBe("too_large")
+  })
+
+  test("integers must be safe (exact in JSON); 2^31 is fine", () => {
+    const big = 2 ** 31
+    const e = accepted(line({ ...samples.search, results_count: big }))
+    expect(e.event_type === "search" && e.results_count).toBe(big)
+    const unsafe = `${line({ ...samples.checkout_started, item_count: 1 }).slice(0, -1)},"item_count":9007199254740993}`
+    const r = rejected(unsafe)
+    expect(r.code).toBe("schema_violation")
+    expect(r.path).toBe("item_count")
+    expect(r.message).toContain("safe integer")
+  })
+
+  test("years 0000-0099 are those years, not 1900-1999", () => {
+    const ts = "0050-03-01T12:00:00Z"
+    const r = check(line({ ...samples.page_view, event_ts: ts }), Date.parse("2026-01-01T00:00:00Z"), {
+      maxLatenessMs: 1e15,
+    })
+    if (!r.ok) throw new Error(r.error.message)
+    expect(new Date(r.event.event_ts_ms).toISOString()).toBe("0050-03-01T12:00:00.000Z")
+    expect(r.event.event_date).toBe("0050-03-01")
+  })
+
+  test("a leap second gets its own message", () => {
+    const r = rejected(line({ ...samples.page_view, event_ts: "2026-12-31T23:59:60Z" }))
+    expect(r.code).toBe("schema_violation")
+    expect(r.message).toContain("leap second")
+  })
+})

@@ -13,8 +13,8 @@ import {
 } from "@shop/lake"
 import type { Deduplicator } from "./Deduplicator.ts"
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
-const lenientUtf8 = new TextDecoder("utf-8")
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true })
 
 /** Rows of one table, grouped by event_date. */
 class TableRows {
