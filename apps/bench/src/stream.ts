@@ -12,7 +12,7 @@ import {
 import { TOPIC_DLQ, TOPIC_RAW, validate } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { encodeParquet } from "@shop/lake"
-import { Deduplicator, routeBatch } from "@shop/stream"
+import { Deduplicator, judgeBatch, routeBatch } from "@shop/stream"
 import { sqlString, Warehouse } from "@shop/warehouse"
 import { Effect, type Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -240,7 +240,7 @@ export const streamBench = Command.make(
         timestamp: sample[i]!.timestamp,
       }))
       t = performance.now()
-      const routed = routeBatch(consumed, new Deduplicator(), {}, Date.now())
+      const routed = routeBatch(judgeBatch(consumed, {}), new Deduplicator(), Date.now())
       const routing = performance.now() - t
       t = performance.now()
       for (const table of routed.tables) {

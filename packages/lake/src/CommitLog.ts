@@ -11,6 +11,14 @@ export interface CommittedFile {
   readonly bytes: number
 }
 
+/** What a batch's records became: the totals every metrics view sums from the commit logs. */
+export interface BatchCounts {
+  readonly records: number
+  readonly silver: Readonly<Record<string, number>>
+  readonly duplicates: number
+  readonly dlq: Readonly<Record<string, number>>
+}
+
 export interface CommitEntry {
   readonly from: number
   /** Inclusive. */
@@ -19,6 +27,8 @@ export interface CommitEntry {
   /** Newest broker record timestamp in the batch (epoch ms): record time, for replays that judge by it. */
   readonly maxRecordTs: number
   readonly committedAt: string
+  /** Absent in logs written before counts were kept. */
+  readonly counts?: BatchCounts
 }
 
 /**

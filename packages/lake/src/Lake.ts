@@ -11,12 +11,12 @@ import {
 } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { Config, Context, Effect, Layer } from "effect"
-import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { type BatchCounts, type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
-import { LakeIOError, LakeOffsetConflict } from "./LakeError.ts"
+import { type LakeError, LakeIOError, LakeOffsetConflict, LakeRowsUnwritable } from "./LakeError.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
-import { lockTablesShared } from "./TableLock.ts"
+import { lockTablesShared, waitForLock } from "./TableLock.ts"
 import type { TableSchema } from "./TableSchema.ts"
 import { type LakeFile, tableView } from "./tableView.ts"
 
@@ -63,9 +63,24 @@ const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError> =>
       new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
   })
 
-/** Test hooks for crash specs: called between the rename of a batch's files and its commit-log append. */
+/** Test hooks for fault specs. */
 export interface LakeFaults {
+  /** Called between the rename of a batch's files and its commit-log append (a crash there). */
   readonly afterRename?: () => void
+  /** The encoder refuses a row for which this says false, as a value it cannot hold or a bug would. */
+  readonly encodeRow?: (table: string, row: Row) => boolean
+}
+
+interface StagedFile {
+  readonly temp: string
+  readonly absDir: string
+  readonly file: CommittedFile
+}
+
+/** A batch whose files are written under temp names, not yet visible (see `Lake.stageBatch`). */
+export interface StagedBatch {
+  readonly batch: LakeBatch
+  readonly files: ReadonlyArray<StagedFile>
 }
 
 export const makeLake = (dir: string, faults: LakeFaults = {}) =>
@@ -96,28 +111,64 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       return out
     }
 
-    const commitBatch = Effect.fn("Lake.commitBatch")(function* (batch: LakeBatch) {
-      const log = yield* io("open commit log", () => logOf(batch.topic, batch.partition))
-      if (batch.fromOffset < log.nextOffset) {
-        return yield* new LakeOffsetConflict({
-          message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
-        })
+    /** Encodes one table-day; when the encoder throws, finds the rows it refuses by encoding each alone. */
+    const encodeRows = (
+      schema: TableSchema,
+      rows: ReadonlyArray<Row>,
+    ): { bytes: Uint8Array } | { refused: Array<{ table: string; row: Row; reason: string }> } => {
+      const encode = (rs: ReadonlyArray<Row>) => {
+        const refused = faults.encodeRow === undefined ? undefined : rs.find((r) => !faults.encodeRow!(schema.name, r))
+        if (refused !== undefined) throw new Error("injected encode fault")
+        return encodeParquet(schema, rs, { statistics: false })
       }
-      return yield* io("commit batch", () => {
-        const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
-        const tempDir = join(root, "_lake", "tmp")
-        mkdirSync(tempDir, { recursive: true })
-        const staged: Array<{ temp: string; absDir: string; file: CommittedFile }> = []
-        for (const table of batch.tables) {
-          for (const [date, rows] of table.partitions) {
-            if (rows.length === 0) continue
-            const relDir = join(table.schema.name, `event_date=${date}`)
-            const absDir = join(root, relDir)
-            mkdirSync(absDir, { recursive: true })
-            const bytes = encodeParquet(table.schema, rows, { statistics: false })
-            // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
-            // `*.parquet` glob matches, made durable, and renamed into place below.
-            const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
+      try {
+        return { bytes: encode(rows) }
+      } catch {
+        const refused: Array<{ table: string; row: Row; reason: string }> = []
+        for (const row of rows) {
+          try {
+            encode([row])
+          } catch (cause) {
+            refused.push({ table: schema.name, row, reason: cause instanceof Error ? cause.message : String(cause) })
+          }
+        }
+        // Every row alone encodes but not all together: no single record is to blame, so it is a defect.
+        if (refused.length === 0) throw new Error(`${schema.name}: the batch does not encode, though each row does`)
+        return { refused }
+      }
+    }
+
+    const removeStaged = (staged: StagedBatch) => {
+      for (const s of staged.files) rmSync(s.temp, { force: true })
+    }
+
+    /**
+     * Step 1 of a commit: encode every table-day of the batch and write it durably under a temp name outside
+     * the tables. Nothing is visible to readers yet. Rows the encoder refuses fail the whole step with
+     * LakeRowsUnwritable (no file is left behind).
+     */
+    const stageBatch = Effect.fn("Lake.stageBatch")(function* (batch: LakeBatch) {
+      const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
+      const tempDir = join(root, "_lake", "tmp")
+      yield* io("create temp dir", () => mkdirSync(tempDir, { recursive: true }))
+      const files: Array<StagedFile> = []
+      const refused: Array<{ table: string; row: Row; reason: string }> = []
+      const staged: StagedBatch = { batch, files }
+      for (const table of batch.tables) {
+        for (const [date, rows] of table.partitions) {
+          if (rows.length === 0) continue
+          const encoded = encodeRows(table.schema, rows)
+          if ("refused" in encoded) {
+            refused.push(...encoded.refused)
+            continue
+          }
+          if (refused.length > 0) continue
+          const bytes = encoded.bytes
+          const relDir = join(table.schema.name, `event_date=${date}`)
+          // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
+          // `*.parquet` glob matches, made durable, and renamed into place by publishBatch.
+          const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
+          yield* io("write batch file", () => {
             const fd = openSync(temp, "w")
             try {
               writeSync(fd, bytes)
@@ -125,40 +176,62 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
             } finally {
               closeSync(fd)
             }
-            staged.push({
-              temp,
-              absDir,
-              file: {
-                table: table.schema.name,
-                date,
-                path: join(relDir, name),
-                rows: rows.length,
-                bytes: bytes.length,
-              },
-            })
-          }
+          }).pipe(Effect.tapError(() => Effect.sync(() => removeStaged(staged))))
+          files.push({
+            temp,
+            absDir: join(root, relDir),
+            file: { table: table.schema.name, date, path: join(relDir, name), rows: rows.length, bytes: bytes.length },
+          })
         }
+      }
+      if (refused.length > 0) {
+        removeStaged(staged)
+        return yield* new LakeRowsUnwritable({
+          message: `${refused.length} rows of ${batch.topic}/${batch.partition} ${batch.fromOffset}..${batch.toOffset} cannot be encoded: ${refused[0]!.table}: ${refused[0]!.reason}`,
+          rows: refused,
+        })
+      }
+      return staged
+    })
+
+    /**
+     * Step 2: rename the staged files into their day directories and append the batch to its partition's commit
+     * log: that append is the commit. Callers that must decide something against other writers' commits do it
+     * inside `withCommitLock`, between the two steps.
+     */
+    const publishBatch = Effect.fn("Lake.publishBatch")(function* (staged: StagedBatch, counts?: BatchCounts) {
+      const { batch } = staged
+      const log = yield* io("open commit log", () => logOf(batch.topic, batch.partition))
+      if (batch.fromOffset < log.nextOffset) {
+        removeStaged(staged)
+        return yield* new LakeOffsetConflict({
+          message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
+        })
+      }
+      return yield* io("commit batch", () => {
         // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
         // between the two (the file would be left behind in the old one). Writers do not wait for each other.
         const locks = lockTablesShared(
           root,
-          staged.map((s) => s.file.table),
+          staged.files.map((s) => s.file.table),
         )
         try {
           const dirs = new Set<string>()
-          for (const s of staged) {
+          for (const s of staged.files) {
+            mkdirSync(s.absDir, { recursive: true })
             renameSync(s.temp, join(root, s.file.path))
             dirs.add(s.absDir)
           }
           for (const d of dirs) fsyncPath(d)
           faults.afterRename?.()
-          const files = staged.map((s) => s.file)
+          const files = staged.files.map((s) => s.file)
           log.append({
             from: batch.fromOffset,
             to: batch.toOffset,
             files,
             maxRecordTs: batch.maxRecordTs,
             committedAt: new Date().toISOString(),
+            ...(counts === undefined ? {} : { counts }),
           })
           return { files }
         } finally {
@@ -166,6 +239,30 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         }
       })
     })
+
+    const commitBatch = Effect.fn("Lake.commitBatch")(function* (batch: LakeBatch, counts?: BatchCounts) {
+      return yield* publishBatch(yield* stageBatch(batch), counts)
+    })
+
+    /**
+     * Runs `effect` holding the lake's exclusive commit lock: no other process publishes a batch meanwhile, so
+     * what it reads of the commit logs stays current until its own publish (how processors that split the
+     * partitions keep Silver free of an event_id twice).
+     */
+    const withCommitLock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.acquireUseRelease(
+        waitForLock(join(root, "_lake", "locks", "commit.lock"), "exclusive", 86_400_000).pipe(
+          Effect.flatMap((lock) =>
+            lock === undefined
+              ? Effect.fail(
+                  new LakeIOError({ message: "the lake's commit lock was held for a day; is a writer stuck?" }),
+                )
+              : Effect.succeed(lock),
+          ),
+        ),
+        () => effect,
+        (lock) => Effect.sync(() => lock.release()),
+      )
 
     const committedOffsets = (topic: string) =>
       io("read commit logs", () => {
@@ -252,7 +349,18 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
 
     const compact = (options: CompactOptions) => compactLake(root, options)
 
-    return Lake.of({ root, commitBatch, committedOffsets, recover, listFiles, compact })
+    return Lake.of({
+      root,
+      stageBatch,
+      publishBatch,
+      discardBatch: (staged: StagedBatch) => Effect.sync(() => removeStaged(staged)),
+      commitBatch,
+      withCommitLock,
+      committedOffsets,
+      recover,
+      listFiles,
+      compact,
+    })
   })
 
 /**
@@ -263,9 +371,18 @@ export class Lake extends Context.Service<
   Lake,
   {
     readonly root: string
+    readonly stageBatch: (batch: LakeBatch) => Effect.Effect<StagedBatch, LakeIOError | LakeRowsUnwritable>
+    readonly publishBatch: (
+      staged: StagedBatch,
+      counts?: BatchCounts,
+    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeIOError | LakeOffsetConflict>
+    readonly discardBatch: (staged: StagedBatch) => Effect.Effect<void>
+    /** stageBatch then publishBatch. */
     readonly commitBatch: (
       batch: LakeBatch,
-    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeIOError | LakeOffsetConflict>
+      counts?: BatchCounts,
+    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeError>
+    readonly withCommitLock: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | LakeIOError, R>
     readonly committedOffsets: (
       topic: string,
     ) => Effect.Effect<

@@ -11,4 +11,15 @@ export class LakeOffsetConflict extends Schema.TaggedError<LakeOffsetConflict>()
   message: Schema.String,
 }) {}
 
-export type LakeError = LakeIOError | LakeOffsetConflict
+/**
+ * Rows the Parquet encoder refused (a value its column cannot hold, or a bug): the batch is not written, and
+ * the caller routes the records behind these rows elsewhere (the stream processor: to the DLQ) and retries.
+ */
+export class LakeRowsUnwritable extends Schema.TaggedError<LakeRowsUnwritable>()("LakeRowsUnwritable", {
+  message: Schema.String,
+  rows: Schema.Array(
+    Schema.Struct({ table: Schema.String, row: Schema.Record(Schema.String, Schema.Unknown), reason: Schema.String }),
+  ),
+}) {}
+
+export type LakeError = LakeIOError | LakeOffsetConflict | LakeRowsUnwritable

@@ -70,7 +70,7 @@ export const SilverPageView = silver("page_view", [
   col("sku", "string", true),
   col("category", "string", true),
 ])
-export const SilverSearch = silver("search", [col("query", "string"), col("results_count", "int32")])
+export const SilverSearch = silver("search", [col("query", "string"), col("results_count", "int64")])
 export const SilverAddToCart = silver("add_to_cart", [
   col("sku", "string"),
   col("quantity", "int32"),
@@ -80,7 +80,7 @@ export const SilverAddToCart = silver("add_to_cart", [
 export const SilverRemoveFromCart = silver("remove_from_cart", [col("sku", "string"), col("quantity", "int32")])
 export const SilverCheckoutStarted = silver("checkout_started", [
   col("cart_value", "money_cents"),
-  col("item_count", "int32"),
+  col("item_count", "int64"),
   col("currency", "string"),
 ])
 export const SilverOrderPlaced = silver("order_placed", [

@@ -1,10 +1,11 @@
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { DEFAULT_MAX_LATENESS_MS } from "@shop/contract"
 import { IdRun, sortIds } from "./IdRun.ts"
 
 const DAY = 86_400_000
-const dayOf = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY
+/** Days are stored biased so that 0 marks an empty slot and every date from 0000-01-01 on is positive. */
+const DAY_BIAS = 1_000_000
+const dayOf = (date: string) => Date.parse(`${date}T00:00:00Z`) / DAY + DAY_BIAS
 const MAX_LOAD = 0.6
 
 export interface DeduplicatorOptions {
@@ -12,46 +13,86 @@ export interface DeduplicatorOptions {
   readonly spillDir?: string
   /** Ids kept in the in-memory table before they are spilled to a run (default 500,000: ~18 MB). */
   readonly hotLimit?: number
+  /** Event dates whose ids stay in memory; the least recently used beyond it are evicted (default 40). */
+  readonly maxLoadedDays?: number
 }
 
 /**
- * The event_ids Silver already holds, so each event lands at most once however late its second copy comes.
- * Ids are UUIDs (the contract checks it), kept exactly as their 16 bytes in an open-addressing table with the
- * day of each id: about 30 bytes an id instead of ~100 for a Map of strings. Ids of days older than
- * MAX_LATENESS (plus a day) are forgotten: a copy that old is rejected as too_late anyway.
+ * The event_ids Silver already holds, by event date, so each event lands at most once however late its
+ * second copy comes and whatever the record timestamps say. Ids are UUIDs (the contract checks it), kept
+ * exactly as their 16 bytes in an open-addressing table with the day of each id: about 30 bytes an id.
+ *
+ * Days are loaded, not guessed: a day is either loaded (every id Silver holds for that event date is here) or
+ * not, and the processor loads a day from Silver (`needs`, `markLoaded`) before it asks about an event of that
+ * date. Nothing is forgotten by time: once more than `maxLoadedDays` days are loaded, the least recently used
+ * ones are evicted, and loaded again from Silver if an event of that date ever comes back. So one record
+ * stamped 9999-12-31 or 45 days ago changes what is in memory, never the answer.
  *
  * With a `spillDir`, memory stays bounded under sustained load: once the in-memory table holds `hotLimit` ids
  * they are written, sorted, to a run file there and kept in memory only as a Bloom filter (~1.25 bytes an id;
- * see IdRun). Still exact: a "maybe" from a filter is settled by a binary search in the file. The runs are a
- * cache of what Silver holds (rebuilt from Silver by seedDeduplicator at every start), so they need no
- * crash protocol of their own. Runs are not merged yet: each adds one filter check per new id (a run per
- * `hotLimit` ids), negligible at a shop's traffic, but it adds up over days at thousands of events/s.
+ * see IdRun). Still exact: a "maybe" from a filter is settled by a binary search in the file. A run is deleted
+ * once none of its days is loaded. The runs are a cache of Silver, rebuilt as days are loaded after a start.
  */
 export class Deduplicator {
   private words = new Uint32Array(0)
-  /** Day number + 1 of each slot; 0 marks an empty slot. */
-  private days = new Uint16Array(0)
+  /** Biased day number of each slot; 0 marks an empty slot. */
+  private days = new Uint32Array(0)
   private count = 0
-  private horizonDay = Number.NEGATIVE_INFINITY
-  private runs: Array<IdRun> = []
+  private runs: Array<{ readonly run: IdRun; readonly days: ReadonlySet<number> }> = []
   private runSeq = 0
   private readonly hotLimit: number
+  private readonly maxLoadedDays: number
+  /** Loaded days (biased) and when each was last used (a use counter). */
+  private readonly loaded = new Map<number, number>()
+  private uses = 0
 
-  constructor(
-    private readonly maxLatenessMs = DEFAULT_MAX_LATENESS_MS,
-    private readonly options: DeduplicatorOptions = {},
-  ) {
+  constructor(private readonly options: DeduplicatorOptions = {}) {
     this.hotLimit = options.hotLimit ?? 500_000
+    this.maxLoadedDays = options.maxLoadedDays ?? 40
     if (options.spillDir !== undefined) mkdirSync(options.spillDir, { recursive: true })
     this.allocate(1 << 16)
   }
 
-  /** Ids remembered, in memory and in runs. */
-  get size(): number {
-    return this.runs.reduce((n, r) => n + r.count, this.count)
+  /** Of these event dates, the ones not loaded yet (to load from Silver before asking about them). */
+  needs(dates: Iterable<string>): Array<string> {
+    const out: Array<string> = []
+    for (const date of new Set(dates)) {
+      const day = dayOf(date)
+      if (this.loaded.has(day)) this.loaded.set(day, ++this.uses)
+      else out.push(date)
+    }
+    return out
   }
 
-  /** `eventId` is a lower-case UUID (validate() normalises it). */
+  /** Every id Silver holds for `date` has been added: `has` may now be asked about events of that date. */
+  markLoaded(date: string): void {
+    this.loaded.set(dayOf(date), ++this.uses)
+  }
+
+  isLoaded(date: string): boolean {
+    return this.loaded.has(dayOf(date))
+  }
+
+  /** Evicts the least recently used days beyond `maxLoadedDays` (they can be loaded again). */
+  evictIdleDays(): void {
+    if (this.loaded.size <= this.maxLoadedDays) return
+    const byUse = [...this.loaded].sort((a, b) => a[1] - b[1])
+    for (const [day] of byUse.slice(0, this.loaded.size - this.maxLoadedDays)) this.loaded.delete(day)
+    this.rebuild(this.days.length, (day) => this.loaded.has(day))
+    for (const r of this.runs.filter((r) => ![...r.days].some((d) => this.loaded.has(d)))) r.run.close()
+    this.runs = this.runs.filter((r) => [...r.days].some((d) => this.loaded.has(d)))
+  }
+
+  get loadedDays(): number {
+    return this.loaded.size
+  }
+
+  /** Ids remembered, in memory and in runs. */
+  get size(): number {
+    return this.runs.reduce((n, r) => n + r.run.count, this.count)
+  }
+
+  /** `eventId` is a lower-case UUID (validate() normalises it), of an event whose date is loaded. */
   has(eventId: string): boolean {
     const [a, b, c, d] = words(eventId)
     return this.slotOf(a, b, c, d) < 0 || this.inRuns(a, b, c, d)
@@ -61,30 +102,19 @@ export class Deduplicator {
     const [a, b, c, d] = words(eventId)
     const slot = this.slotOf(a, b, c, d)
     if (slot < 0 || this.inRuns(a, b, c, d)) return
-    this.put(slot, a, b, c, d, dayOf(eventDate) + 1)
-    if (++this.count > this.days.length * MAX_LOAD) this.rebuild(this.days.length * 2, Number.NEGATIVE_INFINITY)
+    this.put(slot, a, b, c, d, dayOf(eventDate))
+    if (++this.count > this.days.length * MAX_LOAD) this.rebuild(this.days.length * 2, () => true)
     if (this.options.spillDir !== undefined && this.count >= this.hotLimit) this.spill(this.options.spillDir)
-  }
-
-  /** Forget ids of days no record stamped `recordTs` or later can still bring. */
-  advance(recordTs: number): void {
-    const horizon = Math.floor((recordTs - this.maxLatenessMs) / DAY) - 1
-    if (horizon <= this.horizonDay) return
-    this.horizonDay = horizon
-    this.rebuild(this.days.length, horizon)
-    // A run goes once its newest day is past the horizon (its older ids may linger until then: still exact).
-    for (const run of this.runs.filter((r) => r.maxDay - 1 < horizon)) run.close()
-    this.runs = this.runs.filter((r) => r.maxDay - 1 >= horizon)
   }
 
   /** Closes and deletes the run files. */
   close(): void {
-    for (const run of this.runs) run.close()
+    for (const r of this.runs) r.run.close()
     this.runs = []
   }
 
   private inRuns(a: number, b: number, c: number, d: number): boolean {
-    for (const run of this.runs) if (run.has(a, b, c, d)) return true
+    for (const r of this.runs) if (r.run.has(a, b, c, d)) return true
     return false
   }
 
@@ -92,15 +122,15 @@ export class Deduplicator {
   private spill(dir: string): void {
     const ids = new Uint32Array(this.count * 4)
     let n = 0
-    let maxDay = 0
+    const days = new Set<number>()
     for (let slot = 0; slot < this.days.length; slot++) {
       const day = this.days[slot]!
       if (day === 0) continue
       ids.set(this.words.subarray(slot * 4, slot * 4 + 4), n * 4)
-      if (day > maxDay) maxDay = day
+      days.add(day)
       n++
     }
-    this.runs.push(new IdRun(join(dir, `run-${++this.runSeq}.ids`), sortIds(ids, n), n, maxDay))
+    this.runs.push({ run: new IdRun(join(dir, `run-${++this.runSeq}.ids`), sortIds(ids, n), n), days })
     this.allocate(1 << 16)
   }
 
@@ -129,18 +159,18 @@ export class Deduplicator {
 
   private allocate(capacity: number): void {
     this.words = new Uint32Array(capacity * 4)
-    this.days = new Uint16Array(capacity)
+    this.days = new Uint32Array(capacity)
     this.count = 0
   }
 
-  /** Re-inserts every id of a day after `horizon` into a table of `capacity` slots. */
-  private rebuild(capacity: number, horizon: number): void {
+  /** Re-inserts every id of a day that `keep`s into a table of `capacity` slots. */
+  private rebuild(capacity: number, keep: (day: number) => boolean): void {
     const oldWords = this.words
     const oldDays = this.days
     this.allocate(capacity)
     for (let slot = 0; slot < oldDays.length; slot++) {
       const day = oldDays[slot]!
-      if (day === 0 || day - 1 < horizon) continue
+      if (day === 0 || !keep(day)) continue
       const w = slot * 4
       const a = oldWords[w]!
       const b = oldWords[w + 1]!

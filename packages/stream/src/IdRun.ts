@@ -24,12 +24,11 @@ export class IdRun {
   private fd: number
   private readonly probe = new Uint32Array(4)
 
-  /** `words` holds `count` ids as 4 words each, sorted ascending (unsigned); `maxDay` is their newest day. */
+  /** `words` holds `count` ids as 4 words each, sorted ascending (unsigned). */
   constructor(
     readonly path: string,
     words: Uint32Array,
     readonly count: number,
-    readonly maxDay: number,
   ) {
     writeFileSync(path, new Uint8Array(words.buffer, words.byteOffset, count * 16))
     this.fd = openSync(path, "r")

@@ -1,8 +1,15 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
+import type { BatchCounts } from "@shop/lake"
 
 /** The processor's own numbers: logged periodically and written to `$DATA_DIR/_metrics/stream.json`. */
 export interface StreamMetricsSnapshot {
+  /**
+   * Since the lake began, over every run and every worker: summed from the counts each batch's commit-log
+   * entry carries, so they survive restarts and agree whichever worker writes this file. The other figures
+   * are this process's since it started.
+   */
+  readonly totals: BatchCounts
   readonly startedAt: string
   readonly updatedAt: string
   readonly recordsIn: number
@@ -28,6 +35,7 @@ export class StreamMetrics {
   partitions: Array<{ partition: number; committed: number; end: number; lag: number }> = []
   newestEventTs: number | null = null
   dedupIds = 0
+  totals: BatchCounts = { records: 0, silver: {}, duplicates: 0, dlq: {} }
 
   addBatch(counts: {
     records: number
@@ -55,6 +63,7 @@ export class StreamMetrics {
     const sorted = [...this.batchDurations].sort((a, b) => a - b)
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
     return {
+      totals: this.totals,
       startedAt: this.startedAt,
       updatedAt: new Date().toISOString(),
       recordsIn: this.recordsIn,

@@ -1,13 +1,14 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
-import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
-import { Lake, type LakeError } from "@shop/lake"
+import { type DlqError, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
+import { Lake, type LakeError, type Row, type StagedBatch } from "@shop/lake"
 import { Effect } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
-import { routeBatch } from "./routeBatch.ts"
+import { DlqOutbox, dlqKey, dlqTopicValue } from "./DlqOutbox.ts"
+import { eventDatesOf, type JudgedRecord, judgeBatch, type RoutedBatch, routeBatch } from "./routeBatch.ts"
+import { SilverIds } from "./SilverIds.ts"
 import { StreamMetrics } from "./StreamMetrics.ts"
-import { seedDeduplicator } from "./seedDeduplicator.ts"
 
 export interface StreamOptions {
   /** Process what `events.raw` holds now, then return; otherwise run until interrupted. */
@@ -26,25 +27,21 @@ export interface StreamOptions {
   readonly metrics?: StreamMetrics
   /** Called after each committed batch (tests, the dev supervisor). */
   readonly onBatch?: (metrics: StreamMetrics) => void
+  /** Bytes a record of events.dlq may have at most once encoded (default: what the broker takes, less room for framing). */
+  readonly dlqRecordMaxBytes?: number
 }
 
-const encoder = new TextEncoder()
-/** events.dlq records stay well under the broker's record limit; the full payload is always in bronze. */
-const DLQ_TOPIC_PAYLOAD_CHARS = 256 * 1024
+/** Room left under the broker's record limit for the record's key, headers and batch framing. */
+const DLQ_FRAMING_BYTES = 16 * 1024
+const DLQ_DEFAULT_MAX_BYTES = 1024 * 1024 - DLQ_FRAMING_BYTES
 
-const dlqTopicValue = (d: DlqRecord): Uint8Array => {
-  if (d.payload.length <= DLQ_TOPIC_PAYLOAD_CHARS && (d.payload_base64?.length ?? 0) <= DLQ_TOPIC_PAYLOAD_CHARS) {
-    return encoder.encode(JSON.stringify(d))
-  }
-  const { payload_base64: _, ...rest } = d
-  return encoder.encode(
-    JSON.stringify({
-      ...rest,
-      payload: d.payload.slice(0, DLQ_TOPIC_PAYLOAD_CHARS),
-      payload_truncated: { original_chars: d.payload.length, full_copy: "bronze/events and bronze/dlq in the lake" },
-    }),
-  )
-}
+/** The records behind rows the lake refused: Silver rows and bronze/dlq rows carry their source offset, Bronze its offset, order lines their event. */
+const offsetOfRow = (row: Row, routed: RoutedBatch): number | undefined =>
+  typeof row.source_offset === "number"
+    ? row.source_offset
+    : typeof row.offset === "number"
+      ? row.offset
+      : routed.offsetOfEventId.get(row.event_id as string)
 
 /**
  * events.raw -> Bronze, Silver and events.dlq, exactly once into the lake. Per source partition and
@@ -73,9 +70,14 @@ export const runStreamProcessor = (options: StreamOptions) =>
     )
     rmSync(spillDir, { recursive: true, force: true })
     const dedup = yield* Effect.acquireRelease(
-      Effect.sync(() => new Deduplicator(options.validate?.maxLatenessMs, { spillDir })),
+      Effect.sync(() => new Deduplicator({ spillDir })),
       (d) => Effect.sync(() => d.close()),
     )
+    const silverIds = new SilverIds(lake.root, dedup)
+    const outbox = new DlqOutbox(lake.root, TOPIC_RAW)
+    const dlqMaxBytes = options.dlqRecordMaxBytes ?? DLQ_DEFAULT_MAX_BYTES
+    /** Per owned partition: source offsets whose DLQ record a crashed run already put on events.dlq. */
+    const dlqDone = new Map<number, Set<number>>()
 
     yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
     yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
@@ -96,19 +98,21 @@ export const runStreamProcessor = (options: StreamOptions) =>
       const report = yield* lake.recover(TOPIC_RAW, fresh)
       const committed = yield* lake.committedOffsets(TOPIC_RAW)
       const starts = yield* broker.startOffsets(TOPIC_RAW)
-      let newest = 0
+      let repeats = 0
       for (const p of fresh) {
         const c = committed.find((o) => o.partition === p)
         const offset = c?.offset ?? starts.find((s) => s.partition === p)?.offset ?? 0
-        newest = Math.max(newest, c?.maxRecordTs ?? 0)
         yield* consumer.seek({ topic: TOPIC_RAW, partition: p, offset })
         positions.set(p, offset)
         owned.add(p)
+        const done = yield* outbox.alreadyProduced(p, offset, groupId)
+        dlqDone.set(p, done)
+        repeats += done.size
       }
-      const ids = newest > 0 ? yield* seedDeduplicator(lake, dedup, TOPIC_RAW, fresh, newest) : 0
       log(
         `[stream] partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
-          ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files; ${ids} event_ids remembered)`,
+          ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files` +
+          `${repeats > 0 ? `; ${repeats} DLQ records of the interrupted batch are on events.dlq already and will not be sent again` : ""})`,
       )
     })
     yield* takeOn((yield* consumer.assignment).map((a) => a.partition))
@@ -122,37 +126,105 @@ export const runStreamProcessor = (options: StreamOptions) =>
       : undefined
     const done = () => targets !== undefined && [...targets].every(([p, end]) => (positions.get(p) ?? 0) >= end)
 
+    const ownBatch = (topic: string, partition: number) => topic === TOPIC_RAW && owned.has(partition)
+
+    /** Routes and stages a batch; records whose rows the lake refuses go to the DLQ instead, and it stages again. */
+    const routeAndStage = Effect.fn("StreamProcessor.routeAndStage")(function* (
+      partition: number,
+      judged: ReadonlyArray<JudgedRecord>,
+      now: number,
+      unwritable: Map<number, DlqError>,
+    ) {
+      const first = judged[0]!.record.offset
+      const last = judged.at(-1)!.record.offset
+      for (;;) {
+        const routed = routeBatch(judged, dedup, now, unwritable)
+        const staged = yield* lake
+          .stageBatch({
+            topic: TOPIC_RAW,
+            partition,
+            fromOffset: first,
+            toOffset: last,
+            maxRecordTs: judged.reduce((m, j) => Math.max(m, j.record.timestamp), 0),
+            tables: routed.tables,
+          })
+          .pipe(
+            Effect.map((s): StagedBatch | null => s),
+            Effect.catchTag("LakeRowsUnwritable", (e) =>
+              Effect.gen(function* () {
+                let added = 0
+                for (const { table, row, reason } of e.rows) {
+                  const offset = offsetOfRow(row, routed)
+                  if (offset === undefined || unwritable.has(offset) || table === "bronze/dlq") {
+                    // Not traceable to one record, or the DLQ row itself: a defect, not bad input.
+                    return yield* Effect.die(new Error(`${table}: a row cannot be encoded: ${reason}`))
+                  }
+                  unwritable.set(offset, {
+                    code: "schema_violation",
+                    message: `the event could not be written to Silver (${table}): ${reason}`,
+                    path: null,
+                  })
+                  added++
+                }
+                log(`[stream] ${added} records of partition ${partition} cannot be written to Silver: to the DLQ`)
+                return null
+              }),
+            ),
+          )
+        if (staged !== null) return { routed, staged }
+      }
+    })
+
     const commitPartition = Effect.fn("StreamProcessor.commitPartition")(function* (
       partition: number,
       records: ReadonlyArray<ConsumedRecord>,
     ) {
       const now = Date.now()
-      const routed = routeBatch(records, dedup, options.validate ?? {}, now)
-      if (routed.dlq.length > 0) {
-        // At least once on the topic (a crash before the lake commit repeats it); exactly once in bronze/dlq.
+      const judged = judgeBatch(records, options.validate ?? {})
+      // Every event date of the batch loaded from Silver first, so dedup never answers from a partial memory.
+      const dates = eventDatesOf(judged)
+      yield* lake.withCommitLock(
+        Effect.gen(function* () {
+          yield* silverIds.catchUp(ownBatch)
+          yield* silverIds.load(dedup.needs(dates))
+        }),
+      )
+      const unwritable = new Map<number, DlqError>()
+      let { routed, staged } = yield* routeAndStage(partition, judged, now, unwritable)
+
+      const done = dlqDone.get(partition)
+      const dlq = routed.dlq.filter((d) => done === undefined || !done.has(d.source.offset))
+      if (dlq.length > 0) {
+        // Noted durably first, so a restart after a crash here skips what reached events.dlq (exactly once).
+        yield* outbox.note(partition, {
+          from: records[0]!.offset,
+          to: records.at(-1)!.offset,
+          dlqEnds: yield* broker.endOffsets(TOPIC_DLQ),
+        })
         yield* broker.produce(
           TOPIC_DLQ,
-          routed.dlq.map((d) => ({
-            key: `${d.source.topic}:${d.source.partition}:${d.source.offset}`,
-            value: dlqTopicValue(d),
-          })),
+          dlq.map((d) => ({ key: dlqKey(d), value: dlqTopicValue(d, dlqMaxBytes) })),
         )
       }
-      const first = records[0]!.offset
+      yield* lake.withCommitLock(
+        Effect.gen(function* () {
+          // Another process may have committed a copy of one of our events since we routed: route again.
+          yield* silverIds.catchUp(ownBatch)
+          if (routed.newIds.some(([id]) => dedup.has(id))) {
+            yield* lake.discardBatch(staged)
+            ;({ routed, staged } = yield* routeAndStage(partition, judged, now, unwritable))
+          }
+          yield* lake.publishBatch(staged, routed.counts)
+          for (const [id, date] of routed.newIds) dedup.add(id, date)
+          yield* silverIds.catchUp(ownBatch)
+        }),
+      )
+      dedup.evictIdleDays()
       const last = records.at(-1)!.offset
-      yield* lake.commitBatch({
-        topic: TOPIC_RAW,
-        partition,
-        fromOffset: first,
-        toOffset: last,
-        maxRecordTs: records.reduce((m, r) => Math.max(m, r.timestamp), 0),
-        tables: routed.tables,
-      })
-      for (const [id, date] of routed.newIds) dedup.add(id, date)
-      dedup.advance(records.at(-1)!.timestamp)
       positions.set(partition, last + 1)
       yield* consumer.commit([{ topic: TOPIC_RAW, partition, offset: last + 1 }])
       metrics.addBatch(routed.counts)
+      metrics.totals = silverIds.totals.snapshot()
       if (routed.newestEventTs !== null && (metrics.newestEventTs ?? 0) < routed.newestEventTs) {
         metrics.newestEventTs = routed.newestEventTs
       }
@@ -211,6 +283,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
       }
     }
     yield* refreshLag(true)
+    yield* lake.withCommitLock(silverIds.catchUp(ownBatch))
+    metrics.totals = silverIds.totals.snapshot()
     metrics.writeTo(metricsPath)
     log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
     return metrics.snapshot()

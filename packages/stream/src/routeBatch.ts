@@ -1,5 +1,13 @@
 import type { ConsumedRecord } from "@shop/broker"
-import { type DlqRecord, makeDlqRecord, utcDate, type ValidateOptions, validate } from "@shop/contract"
+import {
+  type DlqError,
+  type DlqRecord,
+  makeDlqRecord,
+  utcDate,
+  type ValidateOptions,
+  type Validation,
+  validate,
+} from "@shop/contract"
 import {
   BronzeDlq,
   BronzeEvents,
@@ -33,6 +41,8 @@ export interface RoutedBatch {
   readonly dlq: ReadonlyArray<DlqRecord>
   /** Silver's new event_ids, to remember once the batch is committed. */
   readonly newIds: ReadonlyArray<readonly [string, string]>
+  /** The record offset behind each new event_id (to trace a row the lake refuses back to its record). */
+  readonly offsetOfEventId: ReadonlyMap<string, number>
   readonly counts: {
     readonly records: number
     readonly silver: Record<string, number>
@@ -43,16 +53,52 @@ export interface RoutedBatch {
   readonly newestEventTs: number | null
 }
 
+/** A record with its text (for Bronze) and its verdict against the contract. */
+export interface JudgedRecord {
+  readonly record: ConsumedRecord
+  readonly text: string
+  /** The exact bytes, when they are not valid UTF-8 (no string holds them). */
+  readonly exactBytes: Uint8Array | null
+  readonly verdict: Validation
+}
+
+/** Decodes and validates every record of a micro-batch (no state: the dedup decision comes in routeBatch). */
+export const judgeBatch = (records: ReadonlyArray<ConsumedRecord>, options: ValidateOptions): Array<JudgedRecord> =>
+  records.map((record) => {
+    let text: string
+    let exactBytes: Uint8Array | null = null
+    try {
+      text = strictUtf8.decode(record.value)
+    } catch {
+      text = lenientUtf8.decode(record.value)
+      exactBytes = record.value
+    }
+    return {
+      record,
+      text,
+      exactBytes,
+      verdict: validate({ value: exactBytes ?? text, timestamp: record.timestamp }, options),
+    }
+  })
+
+/** The event dates of a batch's valid events: the days the deduplicator must have loaded. */
+export const eventDatesOf = (judged: ReadonlyArray<JudgedRecord>): Set<string> => {
+  const dates = new Set<string>()
+  for (const j of judged) if (j.verdict.ok) dates.add(j.verdict.event.event_date)
+  return dates
+}
+
 /**
- * Decides where every record of one partition's micro-batch goes: all of them to Bronze; valid first copies to
- * their Silver table (and order/return lines to the item tables); rejected ones to the DLQ with a reason;
- * copies of an event Silver already holds to the duplicate count. Nothing is dropped without being counted.
+ * Decides where every judged record of one partition's micro-batch goes: all of them to Bronze; valid first
+ * copies to their Silver table (and order/return lines to the item tables); rejected ones to the DLQ with a
+ * reason; copies of an event Silver already holds to the duplicate count. `unwritable` names records (by
+ * offset) whose rows the lake could not encode: they go to the DLQ too. Nothing is dropped without being counted.
  */
 export const routeBatch = (
-  records: ReadonlyArray<ConsumedRecord>,
+  judged: ReadonlyArray<JudgedRecord>,
   dedup: Deduplicator,
-  options: ValidateOptions,
   now: number,
+  unwritable: ReadonlyMap<number, DlqError> = new Map(),
 ): RoutedBatch => {
   const bronze = new TableRows(BronzeEvents)
   const bronzeDlq = new TableRows(BronzeDlq)
@@ -68,20 +114,13 @@ export const routeBatch = (
   const dlq: Array<DlqRecord> = []
   const batchIds = new Set<string>()
   const newIds: Array<readonly [string, string]> = []
+  const offsetOfEventId = new Map<string, number>()
   const silverCounts: Record<string, number> = {}
   const dlqCounts: Record<string, number> = {}
   let duplicates = 0
   let newestEventTs: number | null = null
 
-  for (const r of records) {
-    let text: string
-    let exactBytes: Uint8Array | null = null
-    try {
-      text = strictUtf8.decode(r.value)
-    } catch {
-      text = lenientUtf8.decode(r.value)
-      exactBytes = r.value
-    }
+  for (const { record: r, text, exactBytes, verdict } of judged) {
     bronze.add(utcDate(r.timestamp), {
       topic: r.topic,
       partition: r.partition,
@@ -93,7 +132,7 @@ export const routeBatch = (
       ingested_at: now,
     })
 
-    const result = validate({ value: exactBytes ?? text, timestamp: r.timestamp }, options)
+    const result: Validation = unwritable.has(r.offset) ? { ok: false, error: unwritable.get(r.offset)! } : verdict
     if (!result.ok) {
       const record = makeDlqRecord({
         error: result.error,
@@ -124,6 +163,7 @@ export const routeBatch = (
     }
     batchIds.add(event.event_id)
     newIds.push([event.event_id, event.event_date])
+    offsetOfEventId.set(event.event_id, r.offset)
     const { row, items, itemTable } = silverRowsOf(event, {
       source_partition: r.partition,
       source_offset: r.offset,
@@ -143,7 +183,8 @@ export const routeBatch = (
     tables: [bronze, bronzeDlq, ...silver.values()].filter((t) => t.partitions.size > 0),
     dlq,
     newIds,
-    counts: { records: records.length, silver: silverCounts, duplicates, dlq: dlqCounts },
+    offsetOfEventId,
+    counts: { records: judged.length, silver: silverCounts, duplicates, dlq: dlqCounts },
     newestEventTs,
   }
 }

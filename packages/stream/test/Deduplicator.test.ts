@@ -5,11 +5,13 @@ import { join } from "node:path"
 import { Random } from "@shop/generator"
 import { Deduplicator } from "../src/index.ts"
 
-test("remembers every id exactly across growth, and forgets only days past the lateness horizon", () => {
+test("remembers every id exactly across growth; evicts only whole days, least recently used first", () => {
   const random = new Random(1)
-  const dedup = new Deduplicator(30 * 86_400_000)
+  const dedup = new Deduplicator({ maxLoadedDays: 1 })
   const ids = Array.from({ length: 200_000 }, () => random.uuid())
+  dedup.markLoaded("2026-10-01")
   ids.forEach((id, i) => {
+    if (i === 100_000) dedup.markLoaded("2026-11-20")
     dedup.add(id, i < 100_000 ? "2026-10-01" : "2026-11-20")
   })
   expect(dedup.size).toBe(200_000)
@@ -20,20 +22,36 @@ test("remembers every id exactly across growth, and forgets only days past the l
   dedup.add(ids[5]!, "2026-11-20")
   expect(dedup.size).toBe(200_000)
 
-  // Record time 2026-11-24: 2026-10-01 is beyond 30 days (+1), 2026-11-20 is not.
-  dedup.advance(Date.parse("2026-11-24T00:00:00Z"))
+  // One day may stay: 2026-10-01 was used least recently.
+  expect(dedup.needs(["2026-11-20"])).toEqual([])
+  dedup.evictIdleDays()
+  expect(dedup.isLoaded("2026-10-01")).toBe(false)
+  expect(dedup.needs(["2026-10-01", "2026-11-20"])).toEqual(["2026-10-01"])
   expect(dedup.size).toBe(100_000)
-  expect(dedup.has(ids[0]!)).toBe(false)
   expect(dedup.has(ids[150_000]!)).toBe(true)
 })
 
-test("with a spill directory: bounded memory, still exact across runs, horizon and close", () => {
+test("dates far from today (years 0050 and 9999) are days like any other", () => {
+  const dedup = new Deduplicator()
+  const random = new Random(3)
+  const [a, b, c] = [random.uuid(), random.uuid(), random.uuid()]
+  for (const date of ["0050-01-01", "9999-12-31", "2026-11-24"]) dedup.markLoaded(date)
+  dedup.add(a!, "0050-01-01")
+  dedup.add(b!, "9999-12-31")
+  dedup.add(c!, "2026-11-24")
+  expect([a, b, c].map((id) => dedup.has(id!))).toEqual([true, true, true])
+  expect(dedup.needs(["0050-01-01", "9999-12-31", "2150-01-01"])).toEqual(["2150-01-01"])
+})
+
+test("with a spill directory: bounded memory, still exact across runs, eviction and close", () => {
   const dir = mkdtempSync(join(tmpdir(), "dedup-spill-"))
   try {
     const random = new Random(2)
-    const dedup = new Deduplicator(30 * 86_400_000, { spillDir: dir, hotLimit: 40_000 })
+    const dedup = new Deduplicator({ spillDir: dir, hotLimit: 40_000, maxLoadedDays: 1 })
     const ids = Array.from({ length: 200_000 }, () => random.uuid())
+    dedup.markLoaded("2026-10-01")
     ids.forEach((id, i) => {
+      if (i === 100_000) dedup.markLoaded("2026-11-20")
       dedup.add(id, i < 100_000 ? "2026-10-01" : "2026-11-20")
     })
     // Five runs of 40k on disk, nothing left in memory.
@@ -49,12 +67,11 @@ test("with a spill directory: bounded memory, still exact across runs, horizon a
     dedup.add(ids[150_000]!, "2026-11-20")
     expect(dedup.size).toBe(200_000)
 
-    // Runs whose newest day is past the horizon are dropped (and their files deleted).
-    dedup.advance(Date.parse("2026-11-24T00:00:00Z"))
-    expect(dedup.has(ids[0]!)).toBe(false)
+    // Evicting 2026-10-01 drops the runs that hold only its ids; the run that mixes both days stays.
+    dedup.evictIdleDays()
+    expect(dedup.isLoaded("2026-10-01")).toBe(false)
     expect(dedup.has(ids[199_999]!)).toBe(true)
-    expect(dedup.size).toBeLessThan(200_000)
-    expect(dedup.size).toBeGreaterThanOrEqual(100_000)
+    expect(readdirSync(dir).length).toBe(3)
     dedup.close()
     expect(readdirSync(dir)).toEqual([])
   } finally {

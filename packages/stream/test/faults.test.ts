@@ -88,7 +88,11 @@ const dlqTopic = (dir: string) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const broker = yield* Broker
-      const consumer = yield* broker.consumer({ groupId: `read-${Math.random()}`, topics: [TOPIC_DLQ], fromBeginning: true })
+      const consumer = yield* broker.consumer({
+        groupId: `read-${Math.random()}`,
+        topics: [TOPIC_DLQ],
+        fromBeginning: true,
+      })
       const out: Array<Record<string, unknown> & { bytes: number }> = []
       for (;;) {
         const got = yield* consumer.poll({ maxRecords: 1000, maxWaitMs: 200 })
@@ -102,7 +106,9 @@ const dlqTopic = (dir: string) =>
 const silverIds = async (dir: string, table = "page_view") => {
   const db = await duckdb(dir)
   try {
-    return (await db.rows(`select event_id from ${db.glob(`silver/${table}`)} order by event_id`)).map((r) => r.event_id)
+    return (await db.rows(`select event_id from ${db.glob(`silver/${table}`)} order by event_id`)).map(
+      (r) => r.event_id,
+    )
   } finally {
     db.close()
   }
@@ -113,23 +119,47 @@ describe("one record cannot stop a partition", () => {
     const dir = freshDir()
     const big = 2 ** 31
     await produce(dir, [
-      { value: JSON.stringify({ ...envelope(uuid(1), NOW), event_type: "search", query: "q", results_count: big }), timestamp: NOW, partition: 0 },
       {
-        value: JSON.stringify({ ...envelope(uuid(2), NOW), event_type: "checkout_started", cart_value: 1, item_count: big, currency: "USD" }),
+        value: JSON.stringify({ ...envelope(uuid(1), NOW), event_type: "search", query: "q", results_count: big }),
+        timestamp: NOW,
+        partition: 0,
+      },
+      {
+        value: JSON.stringify({
+          ...envelope(uuid(2), NOW),
+          event_type: "checkout_started",
+          cart_value: 1,
+          item_count: big,
+          currency: "USD",
+        }),
         timestamp: NOW,
         partition: 0,
       },
       // 2^53 + 1 cannot be written exactly in a JSON number a reader parses as a double.
-      { value: `${JSON.stringify({ ...envelope(uuid(3), NOW), event_type: "search", query: "q" }).slice(0, -1)},"results_count":9007199254740993}`, timestamp: NOW, partition: 0 },
-      { value: JSON.stringify({ ...envelope(uuid(4), NOW), event_type: "search", query: "q", results_count: -1 }), timestamp: NOW, partition: 0 },
+      {
+        value: `${JSON.stringify({ ...envelope(uuid(3), NOW), event_type: "search", query: "q" }).slice(0, -1)},"results_count":9007199254740993}`,
+        timestamp: NOW,
+        partition: 0,
+      },
+      {
+        value: JSON.stringify({ ...envelope(uuid(4), NOW), event_type: "search", query: "q", results_count: -1 }),
+        timestamp: NOW,
+        partition: 0,
+      },
       { value: pageView(uuid(5), NOW), timestamp: NOW, partition: 0 },
     ])
     await process_(dir)
     const db = await duckdb(dir)
     try {
-      expect(await db.rows(`select results_count::VARCHAR as n from ${db.glob("silver/search")}`)).toEqual([{ n: String(big) }])
-      expect(await db.rows(`select item_count::VARCHAR as n from ${db.glob("silver/checkout_started")}`)).toEqual([{ n: String(big) }])
-      const dlq = await db.rows(`select source_offset::INTEGER as o, error_code as c, error_path as p from ${db.glob("bronze/dlq")} order by 1`)
+      expect(await db.rows(`select results_count::VARCHAR as n from ${db.glob("silver/search")}`)).toEqual([
+        { n: String(big) },
+      ])
+      expect(await db.rows(`select item_count::VARCHAR as n from ${db.glob("silver/checkout_started")}`)).toEqual([
+        { n: String(big) },
+      ])
+      const dlq = await db.rows(
+        `select source_offset::INTEGER as o, error_code as c, error_path as p from ${db.glob("bronze/dlq")} order by 1`,
+      )
       expect(dlq).toEqual([
         { o: 2, c: "schema_violation", p: "results_count" },
         { o: 3, c: "schema_violation", p: "results_count" },
@@ -146,14 +176,20 @@ describe("one record cannot stop a partition", () => {
     const others = [uuid(), uuid(), uuid()]
     await produce(
       dir,
-      [others[0]!, poison, others[1]!, others[2]!].map((id) => ({ value: pageView(id, NOW), timestamp: NOW, partition: 1 })),
+      [others[0]!, poison, others[1]!, others[2]!].map((id) => ({
+        value: pageView(id, NOW),
+        timestamp: NOW,
+        partition: 1,
+      })),
     )
     // The test layer's encoder throws for one row, as a bug or an unforeseen value would.
     await process_(dir, {}, { encodeRow: (_table, row) => row.event_id !== poison })
     expect(await silverIds(dir)).toEqual([...others].sort())
     const db = await duckdb(dir)
     try {
-      const [d] = await db.rows(`select error_code as c, error_message as m, payload as p from ${db.glob("bronze/dlq")}`)
+      const [d] = await db.rows(
+        `select error_code as c, error_message as m, payload as p from ${db.glob("bronze/dlq")}`,
+      )
       expect(d!.c).toBe("schema_violation")
       expect(String(d!.m)).toContain("could not be written to Silver")
       expect(d!.p).toBe(pageView(poison, NOW))
@@ -251,7 +287,11 @@ describe("dedup is exact whatever the record timestamps say", () => {
     const records: Array<Produced> = []
     for (const id of shared) {
       for (let copy = 0; copy < 6; copy++) {
-        records.push({ value: pageView(copy % 2 === 0 ? id : id.toUpperCase(), NOW, `s-${copy}`), timestamp: NOW, partition: copy % 3 })
+        records.push({
+          value: pageView(copy % 2 === 0 ? id : id.toUpperCase(), NOW, `s-${copy}`),
+          timestamp: NOW,
+          partition: copy % 3,
+        })
       }
     }
     await produce(dir, records)

@@ -1,0 +1,122 @@
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import {
+  type BatchCounts,
+  CommitLogTail,
+  LakeIOError,
+  readCommitLogs,
+  SILVER_BY_EVENT_TYPE,
+  tableView,
+  withTablesReadLocked,
+} from "@shop/lake"
+import { Effect } from "effect"
+import { parquetReadObjects } from "hyparquet"
+import type { Deduplicator } from "./Deduplicator.ts"
+
+const EVENT_TABLES = new Set(Object.values(SILVER_BY_EVENT_TYPE).map((t) => t.name))
+
+const readIds = (root: string, path: string) =>
+  Effect.tryPromise({
+    try: async () =>
+      (await parquetReadObjects({ file: await Bun.file(join(root, path)).arrayBuffer(), columns: ["event_id"] })).map(
+        (r) => r.event_id as string,
+      ),
+    catch: (cause) => new LakeIOError({ message: `read ${path}: ${String(cause)}`, cause }),
+  })
+
+/** Sums of every batch's counts over all commit logs: the processor's totals, whatever worker wrote them. */
+export class LakeTotals {
+  records = 0
+  duplicates = 0
+  readonly silver: Record<string, number> = {}
+  readonly dlq: Record<string, number> = {}
+
+  add(c: BatchCounts): void {
+    this.records += c.records
+    this.duplicates += c.duplicates
+    for (const [k, v] of Object.entries(c.silver)) this.silver[k] = (this.silver[k] ?? 0) + v
+    for (const [k, v] of Object.entries(c.dlq)) this.dlq[k] = (this.dlq[k] ?? 0) + v
+  }
+
+  snapshot(): BatchCounts {
+    return { records: this.records, silver: { ...this.silver }, duplicates: this.duplicates, dlq: { ...this.dlq } }
+  }
+}
+
+/**
+ * Keeps a Deduplicator equal to what Silver holds, across every process that writes the lake. Days are loaded
+ * from Silver's current files; then `catchUp` follows the commit logs and adds the ids of batches other
+ * processes committed for loaded days. Both must run inside the lake's commit lock, so that what they read
+ * is the whole of Silver until this process publishes its own batch.
+ */
+export class SilverIds {
+  private readonly tail: CommitLogTail
+  readonly totals = new LakeTotals()
+
+  constructor(
+    private readonly root: string,
+    private readonly dedup: Deduplicator,
+  ) {
+    this.tail = new CommitLogTail(root)
+  }
+
+  /** Loads the ids of these event dates from every committed Silver file (read-locked against compaction's swap). */
+  load(dates: ReadonlyArray<string>) {
+    const root = this.root
+    const dedup = this.dedup
+    return withTablesReadLocked(
+      root,
+      EVENT_TABLES,
+      Effect.gen(function* () {
+        if (dates.length === 0) return 0
+        const wanted = new Set(dates)
+        const logs = readCommitLogs(root)
+        let ids = 0
+        for (const table of EVENT_TABLES) {
+          for (const file of tableView(root, table, logs)) {
+            if (!wanted.has(file.date)) continue
+            for (const id of yield* readIds(root, file.path)) dedup.add(id, file.date)
+            ids += file.rows
+          }
+        }
+        for (const d of dates) dedup.markLoaded(d)
+        return ids
+      }),
+    )
+  }
+
+  /**
+   * Reads what was committed since the last call: counts into the totals, and the event_ids of other
+   * processes' batches for loaded days (`ownBatch` says which batches this process wrote itself, whose ids it
+   * added already). A file compaction merged away meanwhile makes its day load again from the current files.
+   */
+  catchUp(ownBatch: (topic: string, partition: number) => boolean) {
+    const root = this.root
+    const dedup = this.dedup
+    const entries = this.tail.poll()
+    const self = this
+    return Effect.gen(function* () {
+      const reload = new Set<string>()
+      yield* withTablesReadLocked(
+        root,
+        EVENT_TABLES,
+        Effect.gen(function* () {
+          for (const entry of entries) {
+            if (entry.counts !== undefined) self.totals.add(entry.counts)
+            if (ownBatch(entry.topic, entry.partition)) continue
+            for (const f of entry.files) {
+              if (!EVENT_TABLES.has(f.table) || !dedup.isLoaded(f.date) || reload.has(f.date)) continue
+              if (!existsSync(join(root, f.path))) {
+                reload.add(f.date)
+                continue
+              }
+              for (const id of yield* readIds(root, f.path)) dedup.add(id, f.date)
+            }
+          }
+        }),
+      )
+      if (reload.size > 0) yield* self.load([...reload])
+      return entries.length
+    })
+  }
+}
