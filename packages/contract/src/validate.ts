@@ -89,7 +89,7 @@ export const validate = (record: RawRecord, options: ValidateOptions = {}): Vali
   const obj = json as Record<string, unknown>
 
   const version = obj.schema_version
-  if (!Number.isInteger(version)) {
+  if (!Number.isSafeInteger(version)) {
     return version === undefined
       ? reject("schema_violation", "schema_version: expected the integer 1 but the field is missing", "schema_version")
       : reject(

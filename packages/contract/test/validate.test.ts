@@ -298,3 +298,8 @@ describe("edges found by fault injection (issue 12)", () => {
     expect(r.message).toContain("leap second")
   })
 })
+
+test("a schema_version that is not a safe integer is a schema violation, not an unsupported version", () => {
+  const r = rejected(`${line(samples.search).slice(0, -1)},"schema_version":9007199254740993}`)
+  expect([r.code, r.path]).toEqual(["schema_violation", "schema_version"])
+})
