@@ -51,7 +51,6 @@ def expect(what, got, want):
 def env_for(data_dir):
     env = dict(os.environ)
     env.update({"DATA_DIR": str(data_dir), "METRICS_PORT": "0", "LOG_LEVEL": "Warn"})
-    env.pop("KAFKA_BROKERS", None)
     return env
 
 
@@ -167,7 +166,7 @@ def lake_checks(data_dir, exp, topic_dlq=True, gold=True):
     expect("silver + dlq + duplicates = input", len(exp.ids) + sum(exp.dlq.values()) + metrics["duplicates"], exp.records)
     if topic_dlq:
         r = bun(["apps/cli/src/consume.ts", "--topic", "events.dlq", "--from-beginning", "--until-end"], data_dir)
-        keys = [json.loads(l)["key"] for l in r.stdout.decode().splitlines() if l.strip()]
+        keys = [json.loads(l)["key"] for l in r.stdout.decode().split("\n") if l.strip()]
         expect("events.dlq records", len(keys), sum(exp.dlq.values()))
         expect("events.dlq repeats", len(keys) - len(set(keys)), 0)
     if gold and exp.orders:
@@ -332,16 +331,77 @@ def run_record_time():
     shutil.rmtree(data)
 
 
+def fuzz_corpus(n, seed):
+    """Valid events, their mutations (each field deleted, retyped or pushed to an edge), odd bytes and sizes."""
+    r = random.Random(seed)
+    valid = generated(n // 2, seed=seed)
+    edges = [None, 0, -1, 1.5, 2**31, 2**53 + 1, 1e21, "", "x" * 300, [], {}, True, "\u0000", "2026-13-01T00:00:00Z"]
+    out = list(valid)
+    while len(out) < n:
+        base = json.loads(r.choice(valid))
+        kind = r.randrange(8)
+        if kind == 0:
+            del base[r.choice(list(base))]
+            out.append(json.dumps(base).encode())
+        elif kind == 1:
+            base[r.choice(list(base))] = r.choice(edges)
+            out.append(json.dumps(base).encode())
+        elif kind == 2:
+            base["context"] = dict(base["context"], **{r.choice(["device", "country", "referrer"]): r.choice(edges)})
+            out.append(json.dumps(base).encode())
+        elif kind == 3:
+            t = json.dumps(base)
+            out.append(t[: r.randrange(len(t))].encode())
+        elif kind == 4:
+            out.append(bytes(r.randrange(256) for _ in range(r.randrange(1, 200))).replace(b"\n", b" "))
+        elif kind == 5:
+            base["pad"] = "".join(chr(r.randrange(1, 32)) for _ in range(r.choice([100, 20_000, 70_000])))
+            out.append(json.dumps(base, ensure_ascii=False).encode().replace(b"\n", b"\\n"))
+        elif kind == 6:
+            out.append(b"\xef\xbb\xbf" + json.dumps(base).encode())
+        else:
+            base["event_id"] = base["event_id"].upper() if r.random() < 0.5 else base["event_id"]
+            out.append(json.dumps(base).encode())
+    r.shuffle(out)
+    # produce skips blank lines ("" or a lone "\r"): a file line is a record only when it has content.
+    return [l for l in out if b"\n" not in l and l not in (b"", b"\r")]
+
+
+def run_fuzz(n, kafka):
+    where = f"Kafka at {kafka}" if kafka else "the embedded broker"
+    say(f"== fuzz: {n} records (valid, mutated, odd bytes, BOMs, control bytes) through {where}, 2 workers")
+    data = Path(tempfile.mkdtemp(prefix="chaos-fuzz-"))
+    inputs = fuzz_corpus(n, seed=31)
+    exp = Expected()
+    for v in inputs:
+        exp.add(v)
+    if kafka:
+        os.environ["KAFKA_BROKERS"] = kafka
+        bun(["-e", "import { deleteKafkaTopics } from '@shop/broker'; import { Effect } from 'effect'; "
+                   "await Effect.runPromise(deleteKafkaTopics(process.env.KAFKA_BROKERS.split(','), ['events.raw', 'events.dlq']))"], data, check=False)
+    bun(["apps/cli/src/topics.ts", "--ensure", "--partitions", "6"], data)
+    for i in range(0, len(inputs), 5_000):
+        produce(inputs[i : i + 5_000], data)
+    bun(["apps/stream/src/main.ts", "--available-now", "--workers", "2"], data)
+    lake_checks(data, exp, gold=False)
+    os.environ.pop("KAFKA_BROKERS", None)
+    shutil.rmtree(data)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["kill9", "poison", "record-time", "all"])
+    ap.add_argument("what", choices=["kill9", "poison", "record-time", "fuzz", "all"])
     ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--fuzz-records", type=int, default=20_000)
+    ap.add_argument("--kafka", help="bootstrap servers: run the fuzz corpus through this Kafka instead")
     a = ap.parse_args()
     started = time.time()
     if a.what in ("poison", "all"):
         run_poison()
     if a.what in ("record-time", "all"):
         run_record_time()
+    if a.what in ("fuzz", "all"):
+        run_fuzz(a.fuzz_records, a.kafka)
     if a.what in ("kill9", "all"):
         run_kill9(a.rounds)
     say(f"chaos {a.what}: {len(failures)} failed expectations in {time.time() - started:.0f} s")

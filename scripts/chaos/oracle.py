@@ -90,7 +90,7 @@ def check_envelope(e):
     need("user_id" in e and text_or_null(e["user_id"]))
     c = e.get("context")
     need(isinstance(c, dict))
-    need(c.get("device") in DEVICES)
+    need(isinstance(c.get("device"), str) and c["device"] in DEVICES)
     need(isinstance(c.get("country"), str) and re.fullmatch(r"[A-Z]{2}", c["country"]) is not None)
     for k in ("user_agent", "referrer", "utm_source", "utm_medium", "utm_campaign"):
         need(text_or_null(c.get(k)))
@@ -102,7 +102,7 @@ def sku(v):
 
 def check_type(e, t):
     if t == "page_view":
-        need(e.get("page_type") in PAGE_TYPES and isinstance(e.get("page_url"), str))
+        need(isinstance(e.get("page_type"), str) and e["page_type"] in PAGE_TYPES and isinstance(e.get("page_url"), str))
         need("category" in e and text_or_null(e["category"]))
         need(e.get("sku") is None or sku(e.get("sku")))
         need(e["page_type"] != "product" or sku(e.get("sku")))
@@ -124,7 +124,7 @@ def check_type(e, t):
             need(isinstance(i, dict) and sku(i.get("sku")) and is_int(i.get("quantity"), 1, 99) and is_money(i.get("unit_price")))
         for k in ("subtotal", "discount", "shipping", "tax", "total"):
             need(is_money(e.get(k)))
-        need(isinstance(e.get("currency"), str) and e.get("payment_method") in PAYMENT)
+        need(isinstance(e.get("currency"), str) and isinstance(e.get("payment_method"), str) and e["payment_method"] in PAYMENT)
         need("coupon" in e and text_or_null(e["coupon"]))
     elif t == "order_returned":
         need(sku(e.get("order_id")))
