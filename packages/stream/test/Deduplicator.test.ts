@@ -29,7 +29,7 @@ test("remembers every id exactly across growth; evicts only whole days, least re
   expect(dedup.needs(["2026-10-01", "2026-11-20"])).toEqual(["2026-10-01"])
   expect(dedup.size).toBe(100_000)
   expect(dedup.has(ids[150_000]!)).toBe(true)
-})
+}, 60_000)
 
 test("dates far from today (years 0050 and 9999) are days like any other", () => {
   const dedup = new Deduplicator()
@@ -77,4 +77,4 @@ test("with a spill directory: bounded memory, still exact across runs, eviction 
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-})
+}, 60_000)
