@@ -20,7 +20,6 @@ const recordsInBroker = () =>
     }).pipe(Effect.provide(layerEmbeddedAt(join(dataDir, "broker")))),
   )
 
-
 /**
  * Runs `bun run dev` until the broker holds `atLeast` more records than before (not for a fixed time: a busy
  * machine starts it slower), stops it with Ctrl-C (SIGINT), returns how many records it says it sent.
