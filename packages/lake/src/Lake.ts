@@ -1,19 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs"
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
+import { FsWriteError, fsyncDir, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Config, Context, Effect, Layer } from "effect"
 import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
-import { LakeIOError, LakeOffsetConflict } from "./LakeError.ts"
+import { type LakeDiskFull, type LakeIOError, LakeOffsetConflict, lakeError } from "./LakeError.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
 import { lockTablesShared } from "./TableLock.ts"
@@ -47,36 +38,34 @@ const pad = (n: number) => String(n).padStart(20, "0")
 export const batchFileName = (topic: string, partition: number, from: number, to: number) =>
   `${topic}-${partition}-${pad(from)}-${pad(to)}.parquet`
 
-const fsyncPath = (path: string) => {
-  const fd = openSync(path, "r")
+const bestEffort = (f: () => void) => {
   try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    f()
+  } catch {
+    // already failing: the first error is the one reported
   }
 }
 
-const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError> =>
-  Effect.try({
-    try: f,
-    catch: (cause) =>
-      new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
-  })
-
-/** Test hooks for crash specs: called between the rename of a batch's files and its commit-log append. */
+/** Test hooks for crash and disk-full specs. */
 export interface LakeFaults {
+  /** Called between the rename of a batch's files and its commit-log append. */
   readonly afterRename?: () => void
+  /** Every write of the lake (Parquet files, commit and compaction logs) goes through it: a `writeSync` seam. */
+  readonly write?: WriteFn
 }
 
 export const makeLake = (dir: string, faults: LakeFaults = {}) =>
   Effect.sync(() => {
     const root = resolve(dir)
+    const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError | LakeDiskFull> =>
+      Effect.try({ try: f, catch: (cause) => lakeError(what, cause, { root }) })
+    const writeOptions = faults.write === undefined ? {} : { write: faults.write }
     const logs = new Map<string, CommitLog>()
     const logOf = (topic: string, partition: number) => {
       const key = `${topic}/${partition}`
       let log = logs.get(key)
       if (log === undefined) {
-        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`))
+        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`), false, writeOptions)
         logs.set(key, log)
       }
       return log
@@ -103,67 +92,86 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
         })
       }
-      return yield* io("commit batch", () => {
-        const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
-        const tempDir = join(root, "_lake", "tmp")
-        mkdirSync(tempDir, { recursive: true })
-        const staged: Array<{ temp: string; absDir: string; file: CommittedFile }> = []
-        for (const table of batch.tables) {
-          for (const [date, rows] of table.partitions) {
-            if (rows.length === 0) continue
-            const relDir = join(table.schema.name, `event_date=${date}`)
-            const absDir = join(root, relDir)
-            mkdirSync(absDir, { recursive: true })
-            const bytes = encodeParquet(table.schema, rows, { statistics: false })
-            // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
-            // `*.parquet` glob matches, made durable, and renamed into place below.
-            const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
-            const fd = openSync(temp, "w")
-            try {
-              writeSync(fd, bytes)
-              fsyncSync(fd)
-            } finally {
-              closeSync(fd)
+      // A write that did not fully happen (a full disk returns a short count, then ENOSPC) is never renamed
+      // into place nor committed: every file is written whole, fsynced and read back (size, PAR1 at both ends,
+      // footer length) first, and what was written is removed again on failure.
+      const consequence = `nothing was committed for ${batch.topic}/${batch.partition} offsets ${batch.fromOffset}..${batch.toOffset}`
+      return yield* Effect.try({
+        catch: (cause) => lakeError("committing a batch", cause, { root, consequence }),
+        try: () => {
+          const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
+          const tempDir = join(root, "_lake", "tmp")
+          mkdirSync(tempDir, { recursive: true })
+          const staged: Array<{ temp: string; absDir: string; file: CommittedFile }> = []
+          try {
+            for (const table of batch.tables) {
+              for (const [date, rows] of table.partitions) {
+                if (rows.length === 0) continue
+                const relDir = join(table.schema.name, `event_date=${date}`)
+                const absDir = join(root, relDir)
+                mkdirSync(absDir, { recursive: true })
+                const bytes = encodeParquet(table.schema, rows, { statistics: false })
+                // Written outside the table (a compaction may swap the day's directory meanwhile) under a name
+                // no `*.parquet` glob matches, made durable and verified, and renamed into place below.
+                const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
+                writeFileAll(temp, bytes, { ...writeOptions, parquet: true })
+                staged.push({
+                  temp,
+                  absDir,
+                  file: {
+                    table: table.schema.name,
+                    date,
+                    path: join(relDir, name),
+                    rows: rows.length,
+                    bytes: bytes.length,
+                  },
+                })
+              }
             }
-            staged.push({
-              temp,
-              absDir,
-              file: {
-                table: table.schema.name,
-                date,
-                path: join(relDir, name),
-                rows: rows.length,
-                bytes: bytes.length,
-              },
+          } catch (cause) {
+            for (const s of staged) bestEffort(() => rmSync(s.temp, { force: true }))
+            throw cause
+          }
+          // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's
+          // directory between the two (the file would be left behind in the old one). Writers do not wait for
+          // each other.
+          const locks = lockTablesShared(
+            root,
+            staged.map((s) => s.file.table),
+          )
+          const renamed: Array<string> = []
+          try {
+            const dirs = new Set<string>()
+            for (const s of staged) {
+              const target = join(root, s.file.path)
+              renameVerified(s.temp, target, { expectedBytes: s.file.bytes, fsyncDir: false })
+              renamed.push(target)
+              dirs.add(s.absDir)
+            }
+            for (const d of dirs) fsyncDir(d)
+            faults.afterRename?.()
+            const files = staged.map((s) => s.file)
+            log.append({
+              from: batch.fromOffset,
+              to: batch.toOffset,
+              files,
+              maxRecordTs: batch.maxRecordTs,
+              committedAt: new Date().toISOString(),
             })
+            return { files }
+          } catch (cause) {
+            // Not committed: give the space back now (recover() would remove them at the next start). Unless
+            // the commit line could not be cut back: then the restart's log decides, so leave the files.
+            const torn = cause instanceof FsWriteError && cause.restoreTo !== undefined
+            if (!torn) {
+              for (const s of staged) bestEffort(() => rmSync(s.temp, { force: true }))
+              for (const r of renamed) bestEffort(() => rmSync(r, { force: true }))
+            }
+            throw cause
+          } finally {
+            locks.release()
           }
-        }
-        // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
-        // between the two (the file would be left behind in the old one). Writers do not wait for each other.
-        const locks = lockTablesShared(
-          root,
-          staged.map((s) => s.file.table),
-        )
-        try {
-          const dirs = new Set<string>()
-          for (const s of staged) {
-            renameSync(s.temp, join(root, s.file.path))
-            dirs.add(s.absDir)
-          }
-          for (const d of dirs) fsyncPath(d)
-          faults.afterRename?.()
-          const files = staged.map((s) => s.file)
-          log.append({
-            from: batch.fromOffset,
-            to: batch.toOffset,
-            files,
-            maxRecordTs: batch.maxRecordTs,
-            committedAt: new Date().toISOString(),
-          })
-          return { files }
-        } finally {
-          locks.release()
-        }
+        },
       })
     })
 
@@ -250,7 +258,11 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         return tableView(root, table, logs)
       })
 
-    const compact = (options: CompactOptions) => compactLake(root, options)
+    const compact = (options: CompactOptions) =>
+      compactLake(
+        root,
+        options.write === undefined && faults.write !== undefined ? { ...options, write: faults.write } : options,
+      )
 
     return Lake.of({ root, commitBatch, committedOffsets, recover, listFiles, compact })
   })
@@ -265,17 +277,23 @@ export class Lake extends Context.Service<
     readonly root: string
     readonly commitBatch: (
       batch: LakeBatch,
-    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeIOError | LakeOffsetConflict>
+    ) => Effect.Effect<
+      { readonly files: ReadonlyArray<CommittedFile> },
+      LakeIOError | LakeDiskFull | LakeOffsetConflict
+    >
     readonly committedOffsets: (
       topic: string,
     ) => Effect.Effect<
       ReadonlyArray<{ topic: string; partition: number; offset: number; maxRecordTs: number | null }>,
-      LakeIOError
+      LakeIOError | LakeDiskFull
     >
-    readonly recover: (topic: string, partitions: ReadonlyArray<number>) => Effect.Effect<RecoveryReport, LakeIOError>
-    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<LakeFile>, LakeIOError>
+    readonly recover: (
+      topic: string,
+      partitions: ReadonlyArray<number>,
+    ) => Effect.Effect<RecoveryReport, LakeIOError | LakeDiskFull>
+    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<LakeFile>, LakeIOError | LakeDiskFull>
     /** Merges small files into large sorted ones with statistics (see README, Compaction). */
-    readonly compact: (options: CompactOptions) => Effect.Effect<CompactionReport, LakeIOError>
+    readonly compact: (options: CompactOptions) => Effect.Effect<CompactionReport, LakeIOError | LakeDiskFull>
   }
 >()("@shop/lake/Lake") {
   static readonly layer: Layer.Layer<Lake, Config.ConfigError> = Layer.effect(

@@ -87,10 +87,7 @@ const parquetBytes = encodeParquet(Orders, rowsOf(0, ROWS), { statistics: false 
 
 const run = <A, E>(dir: string, effect: Effect.Effect<A, E, Lake>, write?: WriteFn) =>
   Effect.runPromise(
-    effect.pipe(Effect.provide(Lake.layerAt(dir, write === undefined ? {} : ({ write } as never)))) as Effect.Effect<
-      A,
-      E
-    >,
+    effect.pipe(Effect.provide(Lake.layerAt(dir, write === undefined ? {} : { write }))) as Effect.Effect<A, E>,
   )
 
 /** The typed failure of `effect`; a failed expectation when it succeeded (committed) or died. */
@@ -157,6 +154,7 @@ describe("disk full (issue 12): a write that did not fully happen is never commi
     expect(error.message).toContain(`free space under ${dir}`)
     expect(error.message).toContain(`nothing was committed for events.raw/0 offsets 0..${ROWS - 1}`)
     expect(error.message).not.toContain("\n")
+    console.log(`one line: ${error.message}`)
     expect(logLines(dir)).toEqual([])
     expect(parquetFiles(dir)).toEqual([])
     expect(tempFiles(dir)).toEqual([]) // the partial temp file is removed at once (it holds the space)
@@ -241,7 +239,7 @@ describe("ChecksummedLog append on a full disk", () => {
     const path = join(tempDir(), "x.log")
     new ChecksummedLog<{ n: number }>(path).append({ n: 1 })
     const size = statSync(path).size
-    const full = new ChecksummedLog<{ n: number }>(path, false, { write: fullDiskAfter(7) } as never)
+    const full = new ChecksummedLog<{ n: number }>(path, false, { write: fullDiskAfter(7) })
     let thrown: unknown
     try {
       full.append({ n: 2 })
@@ -261,7 +259,7 @@ describe("ChecksummedLog append on a full disk", () => {
 
   test("a 0-byte write repeated is ENOSPC, the file keeps its size", () => {
     const path = join(tempDir(), "y.log")
-    const log = new ChecksummedLog<{ n: number }>(path, false, { write: fullDiskAfter(0, "zero") } as never)
+    const log = new ChecksummedLog<{ n: number }>(path, false, { write: fullDiskAfter(0, "zero") })
     expect(() => log.append({ n: 1 })).toThrow(/ENOSPC/)
     expect(existsSync(path) ? statSync(path).size : 0).toBe(0)
   })
@@ -282,7 +280,7 @@ describe("compaction output on a full disk", () => {
     return dir
   }
   const compact = (write?: WriteFn) =>
-    Lake.use((l) => l.compact({ tables: [Orders], day: DAY, ...(write === undefined ? {} : { write }) } as never))
+    Lake.use((l) => l.compact({ tables: [Orders], day: DAY, ...(write === undefined ? {} : { write }) }))
 
   test("an output that hits a full disk is never swapped in nor logged; readers keep every row; the retry compacts", async () => {
     const dir = await threeBatches()
