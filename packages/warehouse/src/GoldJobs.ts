@@ -51,7 +51,10 @@ export const writeParquet = (sql: string, path: string) =>
     )
     yield* (yield* Warehouse).exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)
     yield* goldIO(`publishing ${path}`, join(path, ".."), () => publishFile(`${path}.tmp`, path, { parquet: true }))
-  })
+  }).pipe(
+    // A COPY that failed (a full disk) may leave its partial temp file: give the space back.
+    Effect.onError(() => Effect.sync(() => rmSync(`${path}.tmp`, { force: true })).pipe(Effect.ignore)),
+  )
 
 /**
  * The "right now" rollups for the live page: `gold/realtime/minute_rollup.parquet` (per minute, last 48 h) and
