@@ -346,7 +346,8 @@ export interface AppendOptions extends WriteOptions {
  * Appends `bytes` at the file's end (created if missing) and fdatasyncs; verifies the file grew by exactly
  * that. On failure the file is truncated back to its previous size, so a later append is not glued to a torn
  * piece; if even that fails, the error's `restoreTo` says the size to cut back to before the next append.
- * Returns the new size.
+ * Returns the new size. One writer per file (the log's owner): it writes at the size it saw, not O_APPEND, so
+ * that it knows exactly where to cut back.
  */
 export const appendAll = (path: string, bytes: Uint8Array, options: AppendOptions = {}): number => {
   let fd: number
