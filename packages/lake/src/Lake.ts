@@ -1,19 +1,17 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs"
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
+import { FsWriteError, fsyncDir, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Config, Context, Effect, Layer } from "effect"
 import { type BatchCounts, type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
-import { type LakeError, LakeIOError, LakeOffsetConflict, LakeRowsUnwritable } from "./LakeError.ts"
+import {
+  type LakeDiskFull,
+  type LakeError,
+  LakeIOError,
+  LakeOffsetConflict,
+  LakeRowsUnwritable,
+  lakeError,
+} from "./LakeError.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
 import { lockTablesShared, waitForLock } from "./TableLock.ts"
@@ -47,21 +45,13 @@ const pad = (n: number) => String(n).padStart(20, "0")
 export const batchFileName = (topic: string, partition: number, from: number, to: number) =>
   `${topic}-${partition}-${pad(from)}-${pad(to)}.parquet`
 
-const fsyncPath = (path: string) => {
-  const fd = openSync(path, "r")
+const bestEffort = (f: () => void) => {
   try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
+    f()
+  } catch {
+    // already failing: the first error is the one reported
   }
 }
-
-const io = <A>(what: string, f: () => A): Effect.Effect<A, LakeIOError> =>
-  Effect.try({
-    try: f,
-    catch: (cause) =>
-      new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause }),
-  })
 
 /** Test hooks for fault specs. */
 export interface LakeFaults {
@@ -69,6 +59,8 @@ export interface LakeFaults {
   readonly afterRename?: () => void
   /** The encoder refuses a row for which this says false, as a value it cannot hold or a bug would. */
   readonly encodeRow?: (table: string, row: Row) => boolean
+  /** Every write of the lake (Parquet files, commit and compaction logs) goes through it: a `writeSync` seam. */
+  readonly write?: WriteFn
 }
 
 interface StagedFile {
@@ -86,12 +78,18 @@ export interface StagedBatch {
 export const makeLake = (dir: string, faults: LakeFaults = {}) =>
   Effect.sync(() => {
     const root = resolve(dir)
+    const io = <A>(what: string, f: () => A, consequence?: string): Effect.Effect<A, LakeIOError | LakeDiskFull> =>
+      Effect.try({
+        try: f,
+        catch: (cause) => lakeError(what, cause, consequence === undefined ? { root } : { root, consequence }),
+      })
+    const writeOptions = faults.write === undefined ? {} : { write: faults.write }
     const logs = new Map<string, CommitLog>()
     const logOf = (topic: string, partition: number) => {
       const key = `${topic}/${partition}`
       let log = logs.get(key)
       if (log === undefined) {
-        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`))
+        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`), false, writeOptions)
         logs.set(key, log)
       }
       return log
@@ -139,8 +137,10 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
     }
 
     const removeStaged = (staged: StagedBatch) => {
-      for (const s of staged.files) rmSync(s.temp, { force: true })
+      for (const s of staged.files) bestEffort(() => rmSync(s.temp, { force: true }))
     }
+    const notCommitted = (batch: LakeBatch) =>
+      `nothing was committed for ${batch.topic}/${batch.partition} offsets ${batch.fromOffset}..${batch.toOffset}`
 
     /**
      * Step 1 of a commit: encode every table-day of the batch and write it durably under a temp name outside
@@ -166,17 +166,21 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           const bytes = encoded.bytes
           const relDir = join(table.schema.name, `event_date=${date}`)
           // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
-          // `*.parquet` glob matches, made durable, and renamed into place by publishBatch.
+          // `*.parquet` glob matches, whole (a full disk returns a short count, then ENOSPC), fsynced and read
+          // back (size, PAR1 at both ends, footer length), and renamed into place by publishBatch.
           const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
-          yield* io("write batch file", () => {
-            const fd = openSync(temp, "w")
-            try {
-              writeSync(fd, bytes)
-              fsyncSync(fd)
-            } finally {
-              closeSync(fd)
-            }
-          }).pipe(Effect.tapError(() => Effect.sync(() => removeStaged(staged))))
+          yield* io(
+            "writing a batch file",
+            () => writeFileAll(temp, bytes, { ...writeOptions, parquet: true }),
+            notCommitted(batch),
+          ).pipe(
+            Effect.tapError(() =>
+              Effect.sync(() => {
+                removeStaged(staged)
+                bestEffort(() => rmSync(temp, { force: true }))
+              }),
+            ),
+          )
           files.push({
             temp,
             absDir: join(root, relDir),
@@ -208,36 +212,52 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
         })
       }
-      return yield* io("commit batch", () => {
-        // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
-        // between the two (the file would be left behind in the old one). Writers do not wait for each other.
-        const locks = lockTablesShared(
-          root,
-          staged.files.map((s) => s.file.table),
-        )
-        try {
-          const dirs = new Set<string>()
-          for (const s of staged.files) {
-            mkdirSync(s.absDir, { recursive: true })
-            renameSync(s.temp, join(root, s.file.path))
-            dirs.add(s.absDir)
+      return yield* io(
+        "committing a batch",
+        () => {
+          // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
+          // between the two (the file would be left behind in the old one). Writers do not wait for each other.
+          const locks = lockTablesShared(
+            root,
+            staged.files.map((s) => s.file.table),
+          )
+          const renamed: Array<string> = []
+          try {
+            const dirs = new Set<string>()
+            for (const s of staged.files) {
+              mkdirSync(s.absDir, { recursive: true })
+              const target = join(root, s.file.path)
+              renameVerified(s.temp, target, { expectedBytes: s.file.bytes, fsyncDir: false })
+              renamed.push(target)
+              dirs.add(s.absDir)
+            }
+            for (const d of dirs) fsyncDir(d)
+            faults.afterRename?.()
+            const files = staged.files.map((s) => s.file)
+            log.append({
+              from: batch.fromOffset,
+              to: batch.toOffset,
+              files,
+              maxRecordTs: batch.maxRecordTs,
+              committedAt: new Date().toISOString(),
+              ...(counts === undefined ? {} : { counts }),
+            })
+            return { files }
+          } catch (cause) {
+            // Not committed: give the space back now (recover() would remove them at the next start). Unless
+            // the commit line could not be cut back: then the restart's log decides, so leave the files.
+            const torn = cause instanceof FsWriteError && cause.restoreTo !== undefined
+            if (!torn) {
+              removeStaged(staged)
+              for (const r of renamed) bestEffort(() => rmSync(r, { force: true }))
+            }
+            throw cause
+          } finally {
+            locks.release()
           }
-          for (const d of dirs) fsyncPath(d)
-          faults.afterRename?.()
-          const files = staged.files.map((s) => s.file)
-          log.append({
-            from: batch.fromOffset,
-            to: batch.toOffset,
-            files,
-            maxRecordTs: batch.maxRecordTs,
-            committedAt: new Date().toISOString(),
-            ...(counts === undefined ? {} : { counts }),
-          })
-          return { files }
-        } finally {
-          locks.release()
-        }
-      })
+        },
+        notCommitted(batch),
+      )
     })
 
     const commitBatch = Effect.fn("Lake.commitBatch")(function* (batch: LakeBatch, counts?: BatchCounts) {
@@ -347,7 +367,11 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         return tableView(root, table, logs)
       })
 
-    const compact = (options: CompactOptions) => compactLake(root, options)
+    const compact = (options: CompactOptions) =>
+      compactLake(
+        root,
+        options.write === undefined && faults.write !== undefined ? { ...options, write: faults.write } : options,
+      )
 
     return Lake.of({
       root,
@@ -371,11 +395,16 @@ export class Lake extends Context.Service<
   Lake,
   {
     readonly root: string
-    readonly stageBatch: (batch: LakeBatch) => Effect.Effect<StagedBatch, LakeIOError | LakeRowsUnwritable>
+    readonly stageBatch: (
+      batch: LakeBatch,
+    ) => Effect.Effect<StagedBatch, LakeIOError | LakeDiskFull | LakeRowsUnwritable>
     readonly publishBatch: (
       staged: StagedBatch,
       counts?: BatchCounts,
-    ) => Effect.Effect<{ readonly files: ReadonlyArray<CommittedFile> }, LakeIOError | LakeOffsetConflict>
+    ) => Effect.Effect<
+      { readonly files: ReadonlyArray<CommittedFile> },
+      LakeIOError | LakeDiskFull | LakeOffsetConflict
+    >
     readonly discardBatch: (staged: StagedBatch) => Effect.Effect<void>
     /** stageBatch then publishBatch. */
     readonly commitBatch: (
@@ -387,12 +416,15 @@ export class Lake extends Context.Service<
       topic: string,
     ) => Effect.Effect<
       ReadonlyArray<{ topic: string; partition: number; offset: number; maxRecordTs: number | null }>,
-      LakeIOError
+      LakeIOError | LakeDiskFull
     >
-    readonly recover: (topic: string, partitions: ReadonlyArray<number>) => Effect.Effect<RecoveryReport, LakeIOError>
-    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<LakeFile>, LakeIOError>
+    readonly recover: (
+      topic: string,
+      partitions: ReadonlyArray<number>,
+    ) => Effect.Effect<RecoveryReport, LakeIOError | LakeDiskFull>
+    readonly listFiles: (table: string) => Effect.Effect<ReadonlyArray<LakeFile>, LakeIOError | LakeDiskFull>
     /** Merges small files into large sorted ones with statistics (see README, Compaction). */
-    readonly compact: (options: CompactOptions) => Effect.Effect<CompactionReport, LakeIOError>
+    readonly compact: (options: CompactOptions) => Effect.Effect<CompactionReport, LakeIOError | LakeDiskFull>
   }
 >()("@shop/lake/Lake") {
   static readonly layer: Layer.Layer<Lake, Config.ConfigError> = Layer.effect(

@@ -1,19 +1,9 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from "node:fs"
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
 import { utcDate } from "@shop/contract"
+import { fsyncDir, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Effect } from "effect"
-import { LakeIOError } from "./LakeError.ts"
+import { type LakeDiskFull, LakeIOError, lakeError } from "./LakeError.ts"
 import { exchangeDirs } from "./libc.ts"
 import { encodeParquetColumns } from "./parquetFile.ts"
 import { readParquetColumns } from "./readParquetColumns.ts"
@@ -49,6 +39,8 @@ export interface CompactOptions {
   readonly lockTimeoutMs?: number
   readonly log?: (line: string) => void
   readonly faults?: (point: CompactionPoint) => void
+  /** The `writeSync` seam for disk-full specs: outputs and the compaction log are written through it. */
+  readonly write?: WriteFn
 }
 
 export interface DayCompaction {
@@ -74,29 +66,7 @@ export interface CompactionReport {
 export const DEFAULT_TARGET_ROWS = 100_000
 export const DEFAULT_OPEN_DAY_MIN_FILES = 64
 
-const fsyncPath = (path: string) => {
-  const fd = openSync(path, "r")
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-const writeDurably = (path: string, bytes: Uint8Array) => {
-  const fd = openSync(path, "w")
-  try {
-    writeSync(fd, bytes)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
-const fail = (what: string) => (cause: unknown) =>
-  new LakeIOError({ message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause })
-
-const io = <A>(what: string, f: () => A) => Effect.try({ try: f, catch: fail(what) })
+const fsyncPath = fsyncDir
 
 /** Row order of a compacted file: the table's sort columns, numbers and strings compared as such. */
 const sortPermutation = (columns: ReadonlyMap<string, Array<unknown>>, rows: number, sortBy: ReadonlyArray<string>) => {
@@ -165,6 +135,13 @@ export const compactLake = (root: string, options: CompactOptions) =>
     const maxGroupBytes = options.maxGroupBytes ?? 64 * 1024 * 1024
     const lockTimeoutMs = options.lockTimeoutMs ?? 60_000
     const at = options.faults ?? (() => {})
+    const writeOptions = options.write === undefined ? {} : { write: options.write }
+    const fail =
+      (what: string, consequence?: string) =>
+      (cause: unknown): LakeIOError | LakeDiskFull =>
+        lakeError(what, cause, { root, ...(consequence === undefined ? {} : { consequence }) })
+    const io = <A>(what: string, f: () => A, consequence?: string) =>
+      Effect.try({ try: f, catch: fail(what, consequence) })
     const commitLogs = yield* io("read commit logs", () => readCommitLogs(root))
     // "Today" by record time, like every time rule here: a replay or backfill compacts the same way.
     // (never past the wall clock: a producer with a clock far ahead must not close the open day early).
@@ -191,7 +168,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
 
     /** Finishes (rolls forward) or clears what an interrupted compaction of this table left in staging. */
     const recoverTable = Effect.fnUntraced(function* (table: string) {
-      const compactions = yield* io("read compaction log", () => readCompactionLog(root, table, false))
+      const compactions = yield* io("read compaction log", () => readCompactionLog(root, table, false, writeOptions))
       const dir = stagingRoot(root, table)
       if (!existsSync(dir)) return compactions
       const state = new Map(entriesInEffect(root, compactions.all).map((s) => [s.entry.id, s]))
@@ -233,120 +210,139 @@ export const compactLake = (root: string, options: CompactOptions) =>
         .padStart(4, "0")}`
       const id = `${date}-${stamp}`
       const staging = join(stagingRoot(root, table), id)
-      yield* io("create staging", () => mkdirSync(staging, { recursive: true }))
-      const ordered = [...small].sort((a, b) => a.maxRecordTs - b.maxRecordTs || (a.path < b.path ? -1 : 1))
-      const outputs: Array<LakeFile> = []
-      let rowsIn = 0
-      const perOutput = rowsPerOutput(
-        small.reduce((s, f) => s + f.rows, 0),
-        targetRows,
-      )
-      // One output at a time in memory: files are decoded and appended to it (oldest batches first) until it
-      // has its rows or its decoded size reaches maxGroupBytes (huge Bronze payloads), then it is sorted,
-      // encoded and written, and dropped.
-      let merged = new Map<string, Array<unknown>>()
-      let group: Array<LakeFile> = []
-      let rows = 0
-      let size = 0
-      const flush = Effect.fnUntraced(function* () {
-        const order = sortPermutation(merged, rows, schema.sortBy ?? [])
-        for (const [name, values] of merged)
-          merged.set(
-            name,
-            order.map((i) => values[i]),
+      const notCommitted = `the compaction of ${table} ${date} was not committed (readers keep its old files)`
+      // Set once the compaction's log line is appended: from then on its staging directory is what the next
+      // run rolls forward, so a failure must not remove it.
+      let logged = false
+      return yield* Effect.gen(function* () {
+        yield* io("create staging", () => mkdirSync(staging, { recursive: true }), notCommitted)
+        const ordered = [...small].sort((a, b) => a.maxRecordTs - b.maxRecordTs || (a.path < b.path ? -1 : 1))
+        const outputs: Array<LakeFile> = []
+        let rowsIn = 0
+        const perOutput = rowsPerOutput(
+          small.reduce((s, f) => s + f.rows, 0),
+          targetRows,
+        )
+        // One output at a time in memory: files are decoded and appended to it (oldest batches first) until it
+        // has its rows or its decoded size reaches maxGroupBytes (huge Bronze payloads), then it is sorted,
+        // encoded and written, and dropped.
+        let merged = new Map<string, Array<unknown>>()
+        let group: Array<LakeFile> = []
+        let rows = 0
+        let size = 0
+        const flush = Effect.fnUntraced(function* () {
+          const order = sortPermutation(merged, rows, schema.sortBy ?? [])
+          for (const [name, values] of merged)
+            merged.set(
+              name,
+              order.map((i) => values[i]),
+            )
+          const name = `compacted-${id}-${String(outputs.length).padStart(3, "0")}.parquet`
+          const bytes = encodeParquetColumns(schema, merged, rows, { statistics: true, rowGroupRows: 128 * 1024 })
+          // Written whole, fsynced and read back (size, PAR1 at both ends, footer length) before it can be staged.
+          yield* io(
+            `write ${name}`,
+            () => writeFileAll(join(staging, name), bytes, { ...writeOptions, parquet: true }),
+            notCommitted,
           )
-        const name = `compacted-${id}-${String(outputs.length).padStart(3, "0")}.parquet`
-        const bytes = encodeParquetColumns(schema, merged, rows, { statistics: true, rowGroupRows: 128 * 1024 })
-        yield* io(`write ${name}`, () => writeDurably(join(staging, name), bytes))
-        outputs.push({
+          outputs.push({
+            table,
+            date,
+            path: join(table, `event_date=${date}`, name),
+            rows,
+            bytes: bytes.length,
+            sources: [...new Set(group.flatMap((f) => f.sources))].sort(),
+            maxRecordTs: group.reduce((m, f) => Math.max(m, f.maxRecordTs), 0),
+          })
+          rowsIn += rows
+          const big = rows >= 10_000
+          merged = new Map()
+          group = []
+          rows = 0
+          size = 0
+          // Collect the output's columns before the next one is read: Bun's collector would let several pile up.
+          if (big) Bun.gc(true)
+          yield* Effect.yieldNow
+        })
+        for (const f of ordered) {
+          const bytes = yield* io(`read ${f.path}`, () => readFileSync(join(root, f.path)))
+          const part = yield* Effect.tryPromise({
+            try: () =>
+              readParquetColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), schema),
+            catch: fail(`decode ${f.path}`),
+          })
+          if (part.rows !== f.rows) {
+            return yield* new LakeIOError({ message: `${f.path}: ${part.rows} rows, the log says ${f.rows}` })
+          }
+          for (const [name, values] of part.columns) {
+            const into = merged.get(name)
+            if (into === undefined) merged.set(name, values)
+            else for (const v of values) into.push(v)
+          }
+          group.push(f)
+          rows += part.rows
+          size += decodedBytes(part.columns)
+          if (rows >= perOutput || size >= maxGroupBytes) yield* flush()
+        }
+        if (rows > 0) yield* flush()
+        if (rowsIn !== small.reduce((s, f) => s + f.rows, 0)) {
+          return yield* new LakeIOError({ message: `${table} ${date}: merged ${rowsIn} rows, expected more` })
+        }
+        yield* io("sync staging", () => fsyncPath(staging))
+        at("outputWritten")
+        const entry: CompactionEntry = {
+          id,
           table,
           date,
-          path: join(table, `event_date=${date}`, name),
-          rows,
-          bytes: bytes.length,
-          sources: [...new Set(group.flatMap((f) => f.sources))].sort(),
-          maxRecordTs: group.reduce((m, f) => Math.max(m, f.maxRecordTs), 0),
+          replaced: small.map((f) => f.path),
+          outputs,
+          committedAt: new Date().toISOString(),
+        }
+        const result = {
+          table,
+          date,
+          closed,
+          filesBefore: small.length,
+          filesAfter: outputs.length,
+          rows: rowsIn,
+          bytesBefore: small.reduce((s, f) => s + f.bytes, 0),
+          bytesAfter: outputs.reduce((s, f) => s + f.bytes, 0),
+        }
+        const lock: HeldLock = yield* swapLock(table)
+        // Everything from here to the release is synchronous, so a writer in this same process never waits on it.
+        const swapped = yield* io(`swap ${table} ${date}`, () => {
+          try {
+            const live = dayDir(root, table, date)
+            const present = new Set(readdirSync(live))
+            if (!small.every((f) => present.has(basename(f.path)))) return false
+            stageKeptFiles(live, staging, entry)
+            at("staged")
+            append(entry)
+            logged = true
+            at("logged")
+            swapIn(live, staging)
+            at("exchanged")
+            return true
+          } finally {
+            lock.release()
+          }
         })
-        rowsIn += rows
-        const big = rows >= 10_000
-        merged = new Map()
-        group = []
-        rows = 0
-        size = 0
-        // Collect the output's columns before the next one is read: Bun's collector would let several pile up.
-        if (big) Bun.gc(true)
-        yield* Effect.yieldNow
-      })
-      for (const f of ordered) {
-        const bytes = yield* io(`read ${f.path}`, () => readFileSync(join(root, f.path)))
-        const part = yield* Effect.tryPromise({
-          try: () =>
-            readParquetColumns(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), schema),
-          catch: fail(`decode ${f.path}`),
-        })
-        if (part.rows !== f.rows) {
-          return yield* new LakeIOError({ message: `${f.path}: ${part.rows} rows, the log says ${f.rows}` })
-        }
-        for (const [name, values] of part.columns) {
-          const into = merged.get(name)
-          if (into === undefined) merged.set(name, values)
-          else for (const v of values) into.push(v)
-        }
-        group.push(f)
-        rows += part.rows
-        size += decodedBytes(part.columns)
-        if (rows >= perOutput || size >= maxGroupBytes) yield* flush()
-      }
-      if (rows > 0) yield* flush()
-      if (rowsIn !== small.reduce((s, f) => s + f.rows, 0)) {
-        return yield* new LakeIOError({ message: `${table} ${date}: merged ${rowsIn} rows, expected more` })
-      }
-      yield* io("sync staging", () => fsyncPath(staging))
-      at("outputWritten")
-      const entry: CompactionEntry = {
-        id,
-        table,
-        date,
-        replaced: small.map((f) => f.path),
-        outputs,
-        committedAt: new Date().toISOString(),
-      }
-      const result = {
-        table,
-        date,
-        closed,
-        filesBefore: small.length,
-        filesAfter: outputs.length,
-        rows: rowsIn,
-        bytesBefore: small.reduce((s, f) => s + f.bytes, 0),
-        bytesAfter: outputs.reduce((s, f) => s + f.bytes, 0),
-      }
-      const lock: HeldLock = yield* swapLock(table)
-      // Everything from here to the release is synchronous, so a writer in this same process never waits on it.
-      const swapped = yield* io(`swap ${table} ${date}`, () => {
-        try {
-          const live = dayDir(root, table, date)
-          const present = new Set(readdirSync(live))
-          if (!small.every((f) => present.has(basename(f.path)))) return false
-          stageKeptFiles(live, staging, entry)
-          at("staged")
-          append(entry)
-          at("logged")
-          swapIn(live, staging)
-          at("exchanged")
-          return true
-        } finally {
-          lock.release()
-        }
-      })
-      // After the exchange the staging directory holds the replaced files; otherwise the unused outputs.
-      yield* io("remove staging", () => rmSync(staging, { recursive: true, force: true }))
-      if (swapped) at("cleaned")
-      const ms = Math.round(performance.now() - started)
-      const done: DayCompaction = swapped
-        ? { ...result, ms }
-        : { ...result, filesAfter: small.length, ms, skipped: "files changed meanwhile" }
-      return done
+        // After the exchange the staging directory holds the replaced files; otherwise the unused outputs.
+        yield* io("remove staging", () => rmSync(staging, { recursive: true, force: true }))
+        if (swapped) at("cleaned")
+        const ms = Math.round(performance.now() - started)
+        const done: DayCompaction = swapped
+          ? { ...result, ms }
+          : { ...result, filesAfter: small.length, ms, skipped: "files changed meanwhile" }
+        return done
+      }).pipe(
+        // Not committed: its outputs hold space the disk may badly need; give it back now.
+        Effect.onError(() =>
+          Effect.sync(() => {
+            if (!logged) rmSync(staging, { recursive: true, force: true })
+          }).pipe(Effect.ignore),
+        ),
+      )
     })
 
     const compactTable = Effect.fnUntraced(function* (schema: TableSchema) {

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
+import type { WriteFn } from "@shop/fsio"
 import { ChecksummedLog } from "./ChecksummedLog.ts"
 import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 
@@ -29,8 +30,12 @@ export const compactionLogPath = (root: string, table: string) => join(root, "_l
 export const stagingRoot = (root: string, table: string) => join(root, "_lake", "staging", table)
 export const dayDir = (root: string, table: string, date: string) => join(root, table, `event_date=${date}`)
 
-export const readCompactionLog = (root: string, table: string, readOnly = true) =>
-  new ChecksummedLog<CompactionEntry>(compactionLogPath(root, table), readOnly)
+export const readCompactionLog = (
+  root: string,
+  table: string,
+  readOnly = true,
+  options: { readonly write?: WriteFn } = {},
+) => new ChecksummedLog<CompactionEntry>(compactionLogPath(root, table), readOnly, options)
 
 /**
  * Whether each entry is in effect. Only the last compaction of a day can be waiting for its directory exchange

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Broker, type BrokerError, BrokerUnavailable, type PartitionOffset } from "@shop/broker"
 import { type DlqRecord, TOPIC_DLQ } from "@shop/contract"
-import { LakeIOError } from "@shop/lake"
+import { writeFileDurably } from "@shop/fsio"
+import { lakeError } from "@shop/lake"
 import { Effect } from "effect"
 
 const encoder = new TextEncoder()
@@ -72,29 +73,9 @@ export class DlqOutbox {
       try: () => {
         const path = this.path(partition)
         mkdirSync(dirname(path), { recursive: true })
-        const bytes = encoder.encode(JSON.stringify(pending))
-        const temp = `${path}.tmp`
-        const fd = openSync(temp, "w")
-        try {
-          let written = 0
-          while (written < bytes.length) {
-            const n = writeSync(fd, bytes, written, bytes.length - written)
-            if (n <= 0) throw new Error(`wrote 0 of ${bytes.length - written} bytes (disk full?)`)
-            written += n
-          }
-          fsyncSync(fd)
-        } finally {
-          closeSync(fd)
-        }
-        renameSync(temp, path)
-        const dir = openSync(dirname(path), "r")
-        try {
-          fsyncSync(dir)
-        } finally {
-          closeSync(dir)
-        }
+        writeFileDurably(path, JSON.stringify(pending))
       },
-      catch: (cause) => new LakeIOError({ message: `note DLQ produce: ${String(cause)}`, cause }),
+      catch: (cause) => lakeError("noting a DLQ produce", cause, { root: this.root }),
     })
   }
 

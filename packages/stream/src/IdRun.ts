@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs"
+import { closeSync, openSync, readSync, unlinkSync } from "node:fs"
+import { writeFileAll } from "@shop/fsio"
 
 /** Bits per id of a run's Bloom filter and its hash count: about 0.8% false positives. */
 const BITS_PER_ID = 10
@@ -30,7 +31,9 @@ export class IdRun {
     words: Uint32Array,
     readonly count: number,
   ) {
-    writeFileSync(path, new Uint8Array(words.buffer, words.byteOffset, count * 16))
+    // Whole or an FsWriteError (a full disk: ENOSPC): a short run file would make ids vanish from the search.
+    // Not fsynced: the spill directory is a cache rebuilt at every start.
+    writeFileAll(path, new Uint8Array(words.buffer, words.byteOffset, count * 16), { fsync: false })
     this.fd = openSync(path, "r")
     this.bits = Math.max(64, count * BITS_PER_ID)
     this.bloom = new Uint32Array(Math.ceil(this.bits / 32))

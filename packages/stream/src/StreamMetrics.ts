@@ -1,5 +1,6 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
+import { writeFileDurably } from "@shop/fsio"
 import type { BatchCounts } from "@shop/lake"
 
 /** The processor's own numbers: logged periodically and written to `$DATA_DIR/_metrics/stream.json`. */
@@ -78,12 +79,14 @@ export class StreamMetrics {
     }
   }
 
-  /** Replaces the metrics file atomically, so a reader never sees half of it. */
+  /**
+   * Replaces the metrics file atomically, so a reader never sees half of it: written whole and size-checked
+   * before the rename (not fsynced: it is rewritten every batch and nothing depends on it after a crash).
+   * A full disk throws an FsWriteError (code ENOSPC) whose message says what to do.
+   */
   writeTo(path: string): void {
     mkdirSync(dirname(path), { recursive: true })
-    const temp = `${path}.tmp-${process.pid}`
-    writeFileSync(temp, JSON.stringify(this.snapshot(), null, 2))
-    renameSync(temp, path)
+    writeFileDurably(path, JSON.stringify(this.snapshot(), null, 2), { fsync: false })
   }
 
   summary(): string {

@@ -1,6 +1,7 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { ALL_TABLES, withTablesReadLocked } from "@shop/lake"
+import { publishFile, writeFileDurably } from "@shop/fsio"
+import { ALL_TABLES, lakeError, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { changedDays, type GoldProgress, readProgress } from "./changedDays.ts"
 import { allEventsViewSql, GOLD_FACTS } from "./goldSql.ts"
@@ -30,13 +31,30 @@ const readingLake = <A, E, R>(root: string, effect: Effect.Effect<A, E, R>) =>
     effect,
   )
 
-/** Writes a query's result as one Parquet file, replaced atomically by rename. */
+/** A gold file write: a full disk is LakeDiskFull, other failures LakeIOError, each one line saying what to do. */
+const goldIO = <A>(what: string, root: string, f: () => A) =>
+  Effect.try({
+    try: f,
+    catch: (cause) =>
+      lakeError(what, cause, { root, consequence: "the gold file was not replaced (the old one stays)" }),
+  })
+
+/**
+ * Writes a query's result as one Parquet file, replaced atomically by rename: DuckDB writes the temp file, which
+ * is fsynced and read back (PAR1 at both ends, footer length) before the rename, so a reader never gets a
+ * truncated file.
+ */
 export const writeParquet = (sql: string, path: string) =>
   Effect.gen(function* () {
-    mkdirSync(join(path, ".."), { recursive: true })
+    yield* goldIO(`creating ${join(path, "..")}`, join(path, ".."), () =>
+      mkdirSync(join(path, ".."), { recursive: true }),
+    )
     yield* (yield* Warehouse).exec(`copy (${sql}) to ${sqlString(`${path}.tmp`)} (format parquet)`)
-    renameSync(`${path}.tmp`, path)
-  })
+    yield* goldIO(`publishing ${path}`, join(path, ".."), () => publishFile(`${path}.tmp`, path, { parquet: true }))
+  }).pipe(
+    // A COPY that failed (a full disk) may leave its partial temp file: give the space back.
+    Effect.onError(() => Effect.sync(() => rmSync(`${path}.tmp`, { force: true })).pipe(Effect.ignore)),
+  )
 
 /**
  * The "right now" rollups for the live page: `gold/realtime/minute_rollup.parquet` (per minute, last 48 h) and
@@ -105,9 +123,10 @@ export const refreshDailyFacts = (root: string, options: { catalog?: string; all
           written[fact.name] = affected.length
         }
       }
-      mkdirSync(gold, { recursive: true })
-      writeFileSync(`${progressPath}.tmp`, JSON.stringify(next))
-      renameSync(`${progressPath}.tmp`, progressPath)
+      yield* goldIO(`writing ${progressPath}`, gold, () => {
+        mkdirSync(gold, { recursive: true })
+        writeFileDurably(progressPath, JSON.stringify(next), { temp: `${progressPath}.tmp` })
+      })
       return { changedDays: [...days].sort(), written } satisfies DailyRefresh
     }),
   )

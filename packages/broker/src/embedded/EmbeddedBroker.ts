@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { mkdirDurably, writeFileDurably } from "@shop/fsio"
 import { Effect, Layer } from "effect"
 import {
   Broker,
@@ -19,7 +20,6 @@ import {
   TopicNotFound,
 } from "../BrokerError.ts"
 import { partitionForKey } from "../partitioner.ts"
-import { mkdirDurably, writeFileDurably } from "./durableFile.ts"
 import { GroupOffsets } from "./GroupOffsets.ts"
 import { PartitionLog } from "./PartitionLog.ts"
 import type { EncodedInput } from "./recordCodec.ts"

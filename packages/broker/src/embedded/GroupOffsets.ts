@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from "node:fs"
 import { join } from "node:path"
-import { mkdirDurably, writeFileDurably } from "./durableFile.ts"
+import { mkdirDurably, writeFileDurably } from "@shop/fsio"
 import { FileLock, withFileLock } from "./flock.ts"
 
 type Offsets = Record<string, Record<string, number>>

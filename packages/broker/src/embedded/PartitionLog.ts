@@ -9,10 +9,9 @@ import {
   readSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from "node:fs"
 import { join } from "node:path"
-import { fsyncDir, mkdirDurably } from "./durableFile.ts"
+import { fsyncDir, mkdirDurably, writeAll } from "@shop/fsio"
 import { withFileLock } from "./flock.ts"
 import {
   decodeRecords,
@@ -97,11 +96,17 @@ export class PartitionLog {
       const bytes = encodeRecords(records, first)
       const fd = openSync(segment.path, "r+")
       try {
-        let written = 0
-        while (written < bytes.length) {
-          written += writeSync(fd, bytes, written, bytes.length - written, segment.size + written)
-        }
+        // Every byte or an error (a full disk: a short write, then ENOSPC); a failed append is cut back so the
+        // segment never ends in a torn record.
+        writeAll(fd, bytes, segment.path, { position: segment.size })
         fdatasyncSync(fd)
+      } catch (cause) {
+        try {
+          ftruncateSync(fd, segment.size)
+        } catch {
+          // the reopen's torn-tail check cuts it instead
+        }
+        throw cause
       } finally {
         closeSync(fd)
       }
