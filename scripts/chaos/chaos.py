@@ -161,9 +161,9 @@ def lake_checks(data_dir, exp, topic_dlq=True, gold=True):
     expect("bronze/events rows (every delivery)", count("bronze/events"), exp.records)
     dlq = dict(con.execute(f"select error_code, count(*) from {glob_of('bronze/dlq')} group by 1").fetchall()) if sum(exp.dlq.values()) else {}
     expect("bronze/dlq by code", dict(sorted(dlq.items())), dict(sorted(exp.dlq.items())))
-    metrics = json.loads((root / "_metrics" / "stream.json").read_text())["totals"]
-    expect("duplicates counted", metrics["duplicates"], exp.duplicates)
-    expect("silver + dlq + duplicates = input", len(exp.ids) + sum(exp.dlq.values()) + metrics["duplicates"], exp.records)
+    totals = json.loads((root / "_metrics" / "stream.json").read_text()).get("totals", {})
+    expect("duplicates counted", totals.get("duplicates"), exp.duplicates)
+    expect("silver + dlq + duplicates = input", len(exp.ids) + sum(exp.dlq.values()) + totals.get("duplicates", 0), exp.records)
     if topic_dlq:
         r = bun(["apps/cli/src/consume.ts", "--topic", "events.dlq", "--from-beginning", "--until-end"], data_dir)
         keys = [json.loads(l)["key"] for l in r.stdout.decode().split("\n") if l.strip()]
@@ -200,7 +200,7 @@ def run_kill9(rounds):
     def producer():
         for c in chunks:
             produce(c, data)
-            time.sleep(rounds * 1.4 / len(chunks))
+            time.sleep(rounds * 2.2 / len(chunks))
         produced.set()
 
     bun(["apps/cli/src/topics.ts", "--ensure", "--partitions", "6"], data)
@@ -216,10 +216,10 @@ def run_kill9(rounds):
             procs.append(("gold", spawn(["apps/gold/src/main.ts", "--interval-ms", "300", "--realtime-ms", "200"], data, log)))
         if r.random() < 0.4:
             procs.append(("compaction", spawn(["apps/gold/src/compact.ts"], data, log)))
-        deadline = time.time() + r.uniform(0.5, 2.5)
+        deadline = time.time() + r.uniform(1.0, 4.0)
         order = sorted(procs, key=lambda _: r.random())
         for name, p in order:
-            time.sleep(max(0.0, min(deadline - time.time(), r.uniform(0.1, 1.2))))
+            time.sleep(max(0.0, min(deadline - time.time(), r.uniform(0.3, 3.0))))
             if kill9(p):
                 kills[name] += 1
         if i % 20 == 19:
@@ -231,6 +231,7 @@ def run_kill9(rounds):
     bun(["apps/stream/src/main.ts", "--available-now", "--workers", "2"], data, log)
     bun(["apps/gold/src/main.ts", "--once", "--all"], data, log)
     expect("processor kills (at least 200 asked)", kills["processor"] >= min(rounds, 200) * 0.9, True)
+    expect("records committed between kills", done > 0, True)
     expect("gold loop kills", kills["gold"] > 0, True)
     expect("compaction kills", kills["compaction"] > 0, True)
     lake_checks(data, exp)
