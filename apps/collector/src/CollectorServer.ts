@@ -109,16 +109,14 @@ export class CollectorServer extends Context.Service<
         const broker = yield* Broker
         const context = yield* Effect.context<never>()
         const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(context)(effect)
-        yield* broker
-          .createTopic({ name: TOPIC_RAW, partitions: 3 })
-          .pipe(
-            Effect.mapError(
-              (e) =>
-                new CollectorServerError({
-                  message: `collector cannot create ${TOPIC_RAW}: ${e.message} (is the broker up?)`,
-                }),
-            ),
-          )
+        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 }).pipe(
+          Effect.mapError(
+            (e) =>
+              new CollectorServerError({
+                message: `collector cannot create ${TOPIC_RAW}: ${e.message} (is the broker up?)`,
+              }),
+          ),
+        )
         const hostname = options.hostname ?? LOOPBACK
         const writeKeys = options.writeKeys ?? []
         const maxEvents = options.maxEventsPerRequest ?? MAX_EVENTS_PER_REQUEST
