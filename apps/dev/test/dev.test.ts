@@ -13,7 +13,7 @@ const main = join(import.meta.dir, "..", "src", "main.ts")
 /** Runs `bun run dev` for a while, stops it with Ctrl-C (SIGINT), returns how many records it says it sent. */
 const runDevFor = async (ms: number): Promise<number> => {
   const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off"], {
-    env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0" },
+    env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0", DASHBOARD_HOST: "" },
     stdout: "pipe",
     stderr: "pipe",
   })
@@ -22,6 +22,9 @@ const runDevFor = async (ms: number): Promise<number> => {
   await proc.exited
   const stderr = await new Response(proc.stderr).text()
   expect(stderr).toContain("events/s into events.raw")
+  // Where each thing listens, and only on this machine by default.
+  expect(stderr).toContain("superset:   off (--no-superset)")
+  expect(stderr).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+ {2}\(listening on 127\.0\.0\.1:\d+ \(this machine only\)\)/)
   const sent = /generator\] stopped after (\d+) records/.exec(stderr)
   if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
   return Number(sent[1])
