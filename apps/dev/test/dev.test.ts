@@ -24,7 +24,9 @@ const runDevFor = async (ms: number): Promise<number> => {
   expect(stderr).toContain("events/s into events.raw")
   // Where each thing listens, and only on this machine by default.
   expect(stderr).toContain("superset:   off (--no-superset)")
-  expect(stderr).toMatch(/Dashboard: http:\/\/127\.0\.0\.1:\d+ {2}\(listening on 127\.0\.0\.1:\d+ \(this machine only\)\)/)
+  expect(stderr).toMatch(
+    /Dashboard: http:\/\/127\.0\.0\.1:\d+ {2}\(listening on 127\.0\.0\.1:\d+ \(this machine only\)\)/,
+  )
   const sent = /generator\] stopped after (\d+) records/.exec(stderr)
   if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
   return Number(sent[1])
