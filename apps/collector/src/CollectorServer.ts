@@ -213,7 +213,10 @@ export class CollectorServer extends Context.Service<
             return refuse(400, "body_unreadable", `the body could not be read: ${e instanceof Error ? e.message : e}`)
           }
           if (!(bytes instanceof Uint8Array)) {
-            return refuse(bytes.status, bytes.status === 408 ? "body_timeout" : "request_too_large", bytes.message)
+            // The rest of the body was not read: close the connection rather than keep a slow sender on it.
+            return refuse(bytes.status, bytes.status === 408 ? "body_timeout" : "request_too_large", bytes.message, {
+              connection: "close",
+            })
           }
           let body: string
           try {

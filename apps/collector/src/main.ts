@@ -27,7 +27,7 @@ const command = Command.make(
       Flag.withDescription(
         `Requests per second per client IP without a write key, bursts of 5x (env COLLECTOR_RATE_LIMIT; default ${DEFAULT_RATE_LIMIT.perSecond}; 0: off)`,
       ),
-      Flag.withDefault(Number(process.env.COLLECTOR_RATE_LIMIT ?? DEFAULT_RATE_LIMIT.perSecond)),
+      Flag.withDefault(Number(process.env.COLLECTOR_RATE_LIMIT || DEFAULT_RATE_LIMIT.perSecond)),
     ),
   },
   ({ host, port, allowedOrigins, rateLimit }) => {
