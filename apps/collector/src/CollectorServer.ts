@@ -269,6 +269,8 @@ export class CollectorServer extends Context.Service<
                 port: options.port,
                 hostname,
                 maxRequestBodySize: MAX_REQUEST_BYTES * 2,
+                // Longer than the body deadline, so a slow sender is told 408 before its socket is cut.
+                idleTimeout: Math.ceil(bodyTimeoutMs / 1000) + 5,
                 routes: {
                   "/v1/events": {
                     POST: async (request, srv) => {
