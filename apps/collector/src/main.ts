@@ -34,6 +34,12 @@ const command = Command.make(
     const origins = commaList(allowedOrigins)
     const writeKeys = commaList(process.env.COLLECTOR_WRITE_KEYS)
     return Effect.gen(function* () {
+      if (process.env.SHOP_ENV === "production" && writeKeys.length === 0) {
+        return yield* new UsageError({
+          message:
+            "SHOP_ENV=production: set COLLECTOR_WRITE_KEYS (comma-separated, e.g. `openssl rand -hex 32`), or anyone could send events without an Origin",
+        })
+      }
       if (!Number.isInteger(rateLimit) || rateLimit < 0) {
         return yield* new UsageError({ message: `--rate-limit must be a whole number >= 0, got ${rateLimit}` })
       }
@@ -52,7 +58,7 @@ const command = Command.make(
           `[collector] browser origins allowed: ${origins.length === 0 ? "none (server-to-server only)" : origins.join(", ")}`,
         )
         logLine(
-          `[collector] server-side senders: ${writeKeys.length === 0 ? "no write keys configured (COLLECTOR_WRITE_KEYS): requests without Origin are accepted as they are" : `${writeKeys.length} write key(s) configured; requests without Origin need one`}`,
+          `[collector] server-side senders: ${writeKeys.length === 0 ? "no write keys configured (COLLECTOR_WRITE_KEYS): requests without Origin are accepted as they are (refused at start with SHOP_ENV=production)" : `${writeKeys.length} write key(s) configured; requests without Origin need one`}`,
         )
         logLine(
           `[collector] limits: ${MAX_EVENTS_PER_REQUEST} events and 1 MiB per request; ${rateLimit === 0 ? "no rate limit" : `${rateLimit} requests/s per client IP without a key (bursts of ${rateLimit * 5})`}`,

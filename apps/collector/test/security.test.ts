@@ -77,10 +77,10 @@ describe("collector: safe by default", () => {
     expect(await answers(outside, open.server.port)).toBe(true)
   })
 
-  test("the program: 127.0.0.1 unless --host or COLLECTOR_HOST", async () => {
+  test("the program: 127.0.0.1 unless --host or COLLECTOR_HOST; in production not without write keys", async () => {
     const run = async (args: Array<string>, env: Record<string, string> = {}) => {
       const proc = Bun.spawn(["bun", join(import.meta.dir, "../src/main.ts"), "--port", "0", ...args], {
-        env: { ...process.env, DATA_DIR: join(dir, `cli-${n++}`), COLLECTOR_HOST: "", ...env },
+        env: { ...process.env, DATA_DIR: join(dir, `cli-${n++}`), COLLECTOR_HOST: "", SHOP_ENV: "", ...env },
         stderr: "pipe",
         stdout: "ignore",
       })
@@ -111,6 +111,16 @@ describe("collector: safe by default", () => {
     })
     expect(await run(["--host", "0.0.0.0"])).toEqual({ host: "0.0.0.0", local: true, outside: true })
     expect(await run([], { COLLECTOR_HOST: "0.0.0.0" })).toEqual({ host: "0.0.0.0", local: true, outside: true })
+    // In production a collector without write keys would take anyone's events without an Origin: it refuses.
+    const refused = Bun.spawn(["bun", join(import.meta.dir, "../src/main.ts"), "--port", "0"], {
+      env: { ...process.env, DATA_DIR: join(dir, `cli-${n++}`), SHOP_ENV: "production", COLLECTOR_WRITE_KEYS: "" },
+      stderr: "pipe",
+      stdout: "ignore",
+    })
+    expect(await refused.exited).toBe(1)
+    const line = (await new Response(refused.stderr).text()).trim()
+    expect(line.split("\n")).toHaveLength(1)
+    expect(line).toStartWith("error: SHOP_ENV=production: set COLLECTOR_WRITE_KEYS")
   }, 60_000)
 
   test("a foreign origin is 403 whatever the content type (text/plain needs no preflight) and lands nowhere", async () => {
