@@ -76,7 +76,7 @@ export const freshnessBench = Command.make(
       const dashboard = apps[2]!
       let url: string | undefined
       for (let i = 0; i < 300 && url === undefined; i++) {
-        url = /Dashboard: (http:\/\/localhost:\d+)/.exec(dashboard.output())?.[1]
+        url = /Dashboard: (http:\/\/[^\s/]+:\d+)/.exec(dashboard.output())?.[1]
         if (url === undefined) yield* Effect.sleep(100)
       }
       if (url === undefined) return yield* Effect.die(new Error(`the dashboard did not start:\n${dashboard.output()}`))

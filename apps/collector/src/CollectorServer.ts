@@ -1,14 +1,88 @@
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
-import { Context, Effect, Layer } from "effect"
+import { describeListen, isLoopback, LOOPBACK, secretEquals, secretIn } from "@shop/runtime"
+import { Context, Effect, Layer, Schema } from "effect"
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client"
-import { MAX_REQUEST_BYTES, parseBody } from "./requestBody.ts"
+import { ClientRateLimiter, type RateLimit } from "./rateLimit.ts"
+import { type BodyProblem, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, parseBody } from "./requestBody.ts"
+
+/** The collector could not listen (most often: the port is taken, or the host is not an address of this machine). */
+export class CollectorServerError extends Schema.TaggedError<CollectorServerError>()("CollectorServerError", {
+  message: Schema.String,
+}) {}
+
+/** 20 requests/s per client IP, bursts of 100: far above one shopper's pages, far below a flood. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 100 }
+/** A request's body must arrive within this long (408 after), so slow senders cannot hold memory and sockets. */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000
 
 export interface CollectorOptions {
   /** 0 picks a free port. */
   readonly port: number
+  /** The address to bind; 127.0.0.1 unless given (0.0.0.0: every interface). */
+  readonly hostname?: string
   /** Origins (e.g. https://shop.example) whose pages may POST from the browser; "*" allows any. */
   readonly allowedOrigins: ReadonlyArray<string>
+  /**
+   * Write keys of server-side senders (no `Origin`), sent as `Authorization: Bearer <key>`. When there is at
+   * least one, a request without `Origin` needs one of them; a request with a key is never rate limited.
+   */
+  readonly writeKeys?: ReadonlyArray<string>
+  /** Per client IP, for requests without a valid write key; default DEFAULT_RATE_LIMIT. */
+  readonly rateLimit?: RateLimit
+  /** Default MAX_EVENTS_PER_REQUEST (413 beyond). */
+  readonly maxEventsPerRequest?: number
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`; else it answers loopback clients only. */
+  readonly metricsToken?: string | undefined
+  readonly bodyTimeoutMs?: number
+}
+
+/** The bearer token of a request, if it sent one. */
+const bearer = (request: Request): string | undefined => {
+  const header = request.headers.get("authorization")
+  if (header === null) return undefined
+  const match = /^Bearer\s+(.+)$/i.exec(header.trim())
+  return match === null ? "" : match[1]!.trim()
+}
+
+/**
+ * The body of a request, at most `limit` bytes, within `timeoutMs`: counted as it arrives, never trusting
+ * Content-Length (chunked bodies have none), so no request holds more than `limit` bytes or a socket for long.
+ */
+const readBody = async (request: Request, limit: number, timeoutMs: number): Promise<Uint8Array | BodyProblem> => {
+  if (request.body === null) return new Uint8Array()
+  const reader = request.body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs)
+  })
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timedOut])
+      if (next === "timeout") {
+        void reader.cancel().catch(() => {})
+        return { status: 408, message: `the body did not arrive within ${timeoutMs / 1000} s: send it at once` }
+      }
+      if (next.done) break
+      size += next.value.length
+      if (size > limit) {
+        void reader.cancel().catch(() => {})
+        return { status: 413, message: `request is over ${limit} bytes; the limit is ${limit}` }
+      }
+      chunks.push(next.value)
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
 }
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -16,21 +90,38 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 
 /**
  * The HTTP collector: how real browsers send events. `POST /v1/events` takes a JSON array or NDJSON, limits
- * events to 64 KiB and requests to 1 MiB, and produces each event's bytes unchanged to events.raw (validation
- * is the stream processor's job); `GET /health` says whether the broker answers; `GET /metrics` is for
- * Prometheus. Bun.serve is the HTTP server: a handful of routes needs no framework on top.
+ * events to 64 KiB, requests to 1 MiB and MAX_EVENTS_PER_REQUEST events, and produces each event's bytes
+ * unchanged to events.raw (validation is the stream processor's job). Who may send: a browser page of an
+ * allowed origin (any other `Origin` is 403, whatever the content type: browsers send `text/plain` POSTs
+ * without a preflight), or a server-side sender (no `Origin`) with a write key when keys are configured (401
+ * without or with a wrong one); clients without a key are rate limited per IP (429). `GET /health` says
+ * whether the broker answers; `GET /metrics` is for Prometheus (a token, or loopback only). Bun.serve is the
+ * HTTP server: a handful of routes needs no framework on top.
  */
-export class CollectorServer extends Context.Service<CollectorServer, { readonly url: string }>()(
-  "@shop/collector/CollectorServer",
-) {
-  static readonly layer = (options: CollectorOptions) =>
+export class CollectorServer extends Context.Service<
+  CollectorServer,
+  { readonly url: string; readonly port: number; readonly listening: string }
+>()("@shop/collector/CollectorServer") {
+  static readonly layer = (options: CollectorOptions): Layer.Layer<CollectorServer, CollectorServerError, Broker> =>
     Layer.effect(
       CollectorServer,
       Effect.gen(function* () {
         const broker = yield* Broker
         const context = yield* Effect.context<never>()
         const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromiseWith(context)(effect)
-        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
+        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 }).pipe(
+          Effect.mapError(
+            (e) =>
+              new CollectorServerError({
+                message: `collector cannot create ${TOPIC_RAW}: ${e.message} (is the broker up?)`,
+              }),
+          ),
+        )
+        const hostname = options.hostname ?? LOOPBACK
+        const writeKeys = options.writeKeys ?? []
+        const maxEvents = options.maxEventsPerRequest ?? MAX_EVENTS_PER_REQUEST
+        const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS
+        const limiter = new ClientRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT)
 
         const registry = new Registry()
         collectDefaultMetrics({ register: registry, prefix: "shop_collector_" })
@@ -58,28 +149,74 @@ export class CollectorServer extends Context.Service<CollectorServer, { readonly
           registers: [registry],
         })
 
+        const originAllowed = (origin: string) =>
+          options.allowedOrigins.includes("*") || options.allowedOrigins.includes(origin)
         const cors = (origin: string | null): Record<string, string> =>
-          origin !== null && (options.allowedOrigins.includes("*") || options.allowedOrigins.includes(origin))
-            ? { "access-control-allow-origin": origin, vary: "Origin" }
-            : {}
+          origin !== null && originAllowed(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : {}
 
-        const collect = async (request: Request): Promise<Response> => {
-          const headers = cors(request.headers.get("origin"))
-          const refuse = (status: number, reason: string, message: string) => {
+        const collect = async (request: Request, client: string): Promise<Response> => {
+          const origin = request.headers.get("origin")
+          const headers = cors(origin)
+          const refuse = (status: number, reason: string, message: string, extra: Record<string, string> = {}) => {
             rejected.inc({ reason })
-            return json(status, { error: message }, headers)
+            return json(status, { error: message }, { ...headers, ...extra })
+          }
+          // A key is checked before anything else, in constant time; it is never logged or echoed.
+          const key = bearer(request)
+          const trusted = key !== undefined && key !== "" && writeKeys.length > 0 && secretIn(key, writeKeys)
+          if (!trusted) {
+            const wait = limiter.take(client)
+            if (wait > 0) {
+              return refuse(
+                429,
+                "rate_limited",
+                `too many requests from ${client}: at most ${(options.rateLimit ?? DEFAULT_RATE_LIMIT).perSecond}/s; retry after ${wait} s`,
+                { "retry-after": String(wait) },
+              )
+            }
+          }
+          if (origin !== null && !originAllowed(origin)) {
+            return refuse(
+              403,
+              "origin_not_allowed",
+              `origin ${origin.slice(0, 200)} is not allowed to send events (COLLECTOR_ALLOWED_ORIGINS)`,
+            )
+          }
+          if (key !== undefined && !trusted) {
+            return refuse(
+              401,
+              "bad_write_key",
+              writeKeys.length === 0
+                ? "this collector has no write keys (COLLECTOR_WRITE_KEYS): send no Authorization header"
+                : "write key not recognized: check the sender's key against COLLECTOR_WRITE_KEYS",
+              { "www-authenticate": 'Bearer realm="collector"' },
+            )
+          }
+          if (origin === null && writeKeys.length > 0 && !trusted) {
+            return refuse(
+              401,
+              "no_write_key",
+              "server-side senders need a write key: send Authorization: Bearer <key>",
+              {
+                "www-authenticate": 'Bearer realm="collector"',
+              },
+            )
           }
           const declared = Number(request.headers.get("content-length") ?? "0")
           if (declared > MAX_REQUEST_BYTES) {
             return refuse(413, "request_too_large", `request is ${declared} bytes; the limit is ${MAX_REQUEST_BYTES}`)
           }
-          const bytes = new Uint8Array(await request.arrayBuffer())
-          if (bytes.length > MAX_REQUEST_BYTES) {
-            return refuse(
-              413,
-              "request_too_large",
-              `request is ${bytes.length} bytes; the limit is ${MAX_REQUEST_BYTES}`,
-            )
+          let bytes: Uint8Array | BodyProblem
+          try {
+            bytes = await readBody(request, MAX_REQUEST_BYTES, bodyTimeoutMs)
+          } catch (e) {
+            return refuse(400, "body_unreadable", `the body could not be read: ${e instanceof Error ? e.message : e}`)
+          }
+          if (!(bytes instanceof Uint8Array)) {
+            // The rest of the body was not read: close the connection rather than keep a slow sender on it.
+            return refuse(bytes.status, bytes.status === 408 ? "body_timeout" : "request_too_large", bytes.message, {
+              connection: "close",
+            })
           }
           let body: string
           try {
@@ -87,7 +224,7 @@ export class CollectorServer extends Context.Service<CollectorServer, { readonly
           } catch {
             return refuse(400, "not_utf8", "body is not valid UTF-8")
           }
-          const events = parseBody(request.headers.get("content-type"), body)
+          const events = parseBody(request.headers.get("content-type"), body, maxEvents)
           if (!Array.isArray(events)) return refuse(events.status, `http_${events.status}`, events.message)
           try {
             await run(
@@ -107,54 +244,84 @@ export class CollectorServer extends Context.Service<CollectorServer, { readonly
           return json(202, { accepted: events.length }, headers)
         }
 
+        const metricsAllowed = (request: Request, client: string): Response | undefined => {
+          if (options.metricsToken === undefined || options.metricsToken === "") {
+            return isLoopback(client)
+              ? undefined
+              : json(403, {
+                  error: "metrics are served to this machine only: set METRICS_TOKEN to scrape from elsewhere",
+                })
+          }
+          const token = bearer(request)
+          return token !== undefined && secretEquals(token, options.metricsToken)
+            ? undefined
+            : json(
+                401,
+                { error: "metrics need Authorization: Bearer <METRICS_TOKEN>" },
+                { "www-authenticate": 'Bearer realm="metrics"' },
+              )
+        }
+
         const server = yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            Bun.serve({
-              port: options.port,
-              maxRequestBodySize: MAX_REQUEST_BYTES * 2,
-              routes: {
-                "/v1/events": {
-                  POST: async (request) => {
-                    const stop = duration.startTimer()
-                    const response = await collect(request)
-                    stop()
-                    requests.inc({ status: String(response.status) })
-                    return response
+          Effect.try({
+            try: () =>
+              Bun.serve({
+                port: options.port,
+                hostname,
+                maxRequestBodySize: MAX_REQUEST_BYTES * 2,
+                // Longer than the body deadline, so a slow sender is told 408 before its socket is cut.
+                idleTimeout: Math.ceil(bodyTimeoutMs / 1000) + 5,
+                routes: {
+                  "/v1/events": {
+                    POST: async (request, srv) => {
+                      const stop = duration.startTimer()
+                      const response = await collect(request, srv.requestIP(request)?.address ?? "unknown")
+                      stop()
+                      requests.inc({ status: String(response.status) })
+                      return response
+                    },
+                    OPTIONS: (request) => {
+                      const headers = cors(request.headers.get("origin"))
+                      if (Object.keys(headers).length === 0) {
+                        return json(403, { error: "origin not allowed (COLLECTOR_ALLOWED_ORIGINS)" })
+                      }
+                      return new Response(null, {
+                        status: 204,
+                        headers: {
+                          ...headers,
+                          "access-control-allow-methods": "POST, OPTIONS",
+                          "access-control-allow-headers": "content-type",
+                          "access-control-max-age": "86400",
+                        },
+                      })
+                    },
                   },
-                  OPTIONS: (request) => {
-                    const headers = cors(request.headers.get("origin"))
-                    if (Object.keys(headers).length === 0) return json(403, { error: "origin not allowed" })
-                    return new Response(null, {
-                      status: 204,
-                      headers: {
-                        ...headers,
-                        "access-control-allow-methods": "POST, OPTIONS",
-                        "access-control-allow-headers": "content-type",
-                        "access-control-max-age": "86400",
-                      },
-                    })
+                  "/health": async () => {
+                    try {
+                      await run(broker.listTopics)
+                      return json(200, { status: "ok" })
+                    } catch (e) {
+                      return json(503, {
+                        status: "broker unavailable",
+                        error: e instanceof Error ? e.message : String(e),
+                      })
+                    }
                   },
+                  "/metrics": async (request, srv) =>
+                    metricsAllowed(request, srv.requestIP(request)?.address ?? "") ??
+                    new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } }),
                 },
-                "/health": async () => {
-                  try {
-                    await run(broker.listTopics)
-                    return json(200, { status: "ok" })
-                  } catch (e) {
-                    return json(503, {
-                      status: "broker unavailable",
-                      error: e instanceof Error ? e.message : String(e),
-                    })
-                  }
-                },
-                "/metrics": async () =>
-                  new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } }),
-              },
-              fetch: () => json(404, { error: "not found: POST /v1/events, GET /health, GET /metrics" }),
-            }),
-          ),
+                fetch: () => json(404, { error: "not found: POST /v1/events, GET /health, GET /metrics" }),
+              }),
+            catch: (cause) =>
+              new CollectorServerError({
+                message: `collector cannot listen on ${hostname}:${options.port}: ${cause instanceof Error ? cause.message : String(cause)} (set --host/COLLECTOR_HOST or --port/COLLECTOR_PORT)`,
+              }),
+          }),
           (s) => Effect.promise(() => s.stop(true)),
         )
-        return CollectorServer.of({ url: `http://localhost:${server.port}` })
+        const port = server.port ?? options.port
+        return CollectorServer.of({ port, ...describeListen(hostname, port) })
       }),
     )
 }

@@ -1,2 +1,3 @@
 export * from "./CollectorServer.ts"
+export * from "./rateLimit.ts"
 export * from "./requestBody.ts"

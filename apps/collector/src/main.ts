@@ -1,12 +1,20 @@
-import { logLine, runCli } from "@shop/runtime"
+import { commaList, defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
-import { CollectorServer } from "./CollectorServer.ts"
+import { CollectorServer, DEFAULT_RATE_LIMIT } from "./CollectorServer.ts"
+import { MAX_EVENTS_PER_REQUEST } from "./requestBody.ts"
 
-/** `bun run collector`: the HTTP endpoint shops' pages send events to, in front of events.raw. */
+/**
+ * `bun run collector`: the HTTP endpoint shops' pages send events to, in front of events.raw. Write keys come
+ * from COLLECTOR_WRITE_KEYS only (a flag would show them in `ps`); they are never printed.
+ */
 const command = Command.make(
   "collector",
   {
+    host: Flag.String("host").pipe(
+      Flag.withDescription("Address to listen on (env COLLECTOR_HOST; default 127.0.0.1; 0.0.0.0: every interface)"),
+      Flag.withDefault(defaultHost("COLLECTOR_HOST")),
+    ),
     port: Flag.Int("port").pipe(
       Flag.withDescription("Port (env COLLECTOR_PORT; 0 picks a free one)"),
       Flag.withDefault(Number(process.env.COLLECTOR_PORT ?? 8080)),
@@ -15,20 +23,49 @@ const command = Command.make(
       Flag.withDescription("Comma-separated origins allowed to POST from browsers (env COLLECTOR_ALLOWED_ORIGINS)"),
       Flag.withDefault(process.env.COLLECTOR_ALLOWED_ORIGINS ?? ""),
     ),
+    rateLimit: Flag.Int("rate-limit").pipe(
+      Flag.withDescription(
+        `Requests per second per client IP without a write key, bursts of 5x (env COLLECTOR_RATE_LIMIT; default ${DEFAULT_RATE_LIMIT.perSecond}; 0: off)`,
+      ),
+      Flag.withDefault(Number(process.env.COLLECTOR_RATE_LIMIT || DEFAULT_RATE_LIMIT.perSecond)),
+    ),
   },
-  ({ port, allowedOrigins }) => {
-    const origins = allowedOrigins
-      .split(",")
-      .map((o) => o.trim())
-      .filter((o) => o !== "")
+  ({ host, port, allowedOrigins, rateLimit }) => {
+    const origins = commaList(allowedOrigins)
+    const writeKeys = commaList(process.env.COLLECTOR_WRITE_KEYS)
     return Effect.gen(function* () {
-      const { url } = yield* CollectorServer
-      logLine(`[collector] listening on ${url}: POST /v1/events, GET /health, GET /metrics`)
-      logLine(
-        `[collector] browser origins allowed: ${origins.length === 0 ? "none (server-to-server only)" : origins.join(", ")}`,
-      )
-      return yield* Effect.never
-    }).pipe(Effect.provide(Layer.fresh(CollectorServer.layer({ port, allowedOrigins: origins }))), Effect.scoped)
+      if (process.env.SHOP_ENV === "production" && writeKeys.length === 0) {
+        return yield* new UsageError({
+          message:
+            "SHOP_ENV=production: set COLLECTOR_WRITE_KEYS (comma-separated, e.g. `openssl rand -hex 32`), or anyone could send events without an Origin",
+        })
+      }
+      if (!Number.isInteger(rateLimit) || rateLimit < 0) {
+        return yield* new UsageError({ message: `--rate-limit must be a whole number >= 0, got ${rateLimit}` })
+      }
+      const layer = CollectorServer.layer({
+        port,
+        hostname: host,
+        allowedOrigins: origins,
+        writeKeys,
+        rateLimit: { perSecond: rateLimit, burst: rateLimit * 5 },
+        metricsToken: process.env.METRICS_TOKEN,
+      })
+      yield* Effect.gen(function* () {
+        const { url, listening } = yield* CollectorServer
+        logLine(`[collector] listening on ${listening}: ${url}/v1/events (POST), /health, /metrics`)
+        logLine(
+          `[collector] browser origins allowed: ${origins.length === 0 ? "none (server-to-server only)" : origins.join(", ")}`,
+        )
+        logLine(
+          `[collector] server-side senders: ${writeKeys.length === 0 ? "no write keys configured (COLLECTOR_WRITE_KEYS): requests without Origin are accepted as they are (refused at start with SHOP_ENV=production)" : `${writeKeys.length} write key(s) configured; requests without Origin need one`}`,
+        )
+        logLine(
+          `[collector] limits: ${MAX_EVENTS_PER_REQUEST} events and 1 MiB per request; ${rateLimit === 0 ? "no rate limit" : `${rateLimit} requests/s per client IP without a key (bursts of ${rateLimit * 5})`}`,
+        )
+        return yield* Effect.never
+      }).pipe(Effect.provide(Layer.fresh(layer)))
+    }).pipe(Effect.scoped)
   },
 ).pipe(Command.withDescription("HTTP collector: POST /v1/events (JSON array or NDJSON) -> events.raw"))
 

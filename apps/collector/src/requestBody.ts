@@ -1,4 +1,6 @@
-import { MAX_RECORD_BYTES } from "@shop/contract"
+import { MAX_EVENTS_PER_REQUEST, MAX_RECORD_BYTES } from "@shop/contract"
+
+export { MAX_EVENTS_PER_REQUEST }
 
 /** Requests over this many bytes are refused whole (413). */
 export const MAX_REQUEST_BYTES = 1024 * 1024
@@ -7,7 +9,7 @@ export const MAX_EVENT_BYTES = MAX_RECORD_BYTES
 
 /** What is wrong with a request, as its HTTP answer. */
 export interface BodyProblem {
-  readonly status: 400 | 413 | 415
+  readonly status: 400 | 408 | 413 | 415
   readonly message: string
 }
 
@@ -63,12 +65,34 @@ export const arrayElements = (text: string): Array<string> => {
   return out
 }
 
+/** Non-blank lines of `text`, counting stops at `stopAt`. */
+const countLines = (text: string, stopAt: number): number => {
+  let n = 0
+  let start = 0
+  while (start <= text.length && n < stopAt) {
+    const end = text.indexOf("\n", start)
+    const stop = end === -1 ? text.length : end
+    if (text.slice(start, stop).trim() !== "") n++
+    if (end === -1) break
+    start = end + 1
+  }
+  return n
+}
+
 /**
  * A request body as events: a JSON array (`application/json`) or one event per line (`application/x-ndjson`,
  * `text/plain`). Events are not validated here: like Snowplow's collector, this one only frames and limits;
  * the stream processor judges each event and sends the bad ones to the DLQ with a reason.
  */
-export const parseBody = (contentType: string | null, body: string): Array<CollectedEvent> | BodyProblem => {
+export const parseBody = (
+  contentType: string | null,
+  body: string,
+  maxEvents: number = MAX_EVENTS_PER_REQUEST,
+): Array<CollectedEvent> | BodyProblem => {
+  const tooMany = (n: string | number): BodyProblem => ({
+    status: 413,
+    message: `request carries ${n} events; the limit is ${maxEvents} per request: split the batch`,
+  })
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase()
   let texts: Array<string>
   let values: Array<unknown> | undefined
@@ -82,9 +106,12 @@ export const parseBody = (contentType: string | null, body: string): Array<Colle
     if (!Array.isArray(parsed)) {
       return { status: 400, message: "expected a JSON array of events (or send application/x-ndjson, one per line)" }
     }
+    if (parsed.length > maxEvents) return tooMany(parsed.length)
     texts = arrayElements(body)
     values = parsed
   } else if (type === "application/x-ndjson" || type === "text/plain") {
+    // Counted before splitting: a 1 MiB body of short lines must not become half a million strings.
+    if (countLines(body, maxEvents + 1) > maxEvents) return tooMany(`more than ${maxEvents}`)
     texts = body.split("\n").filter((line) => line.trim() !== "")
   } else {
     return {

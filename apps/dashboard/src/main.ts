@@ -1,5 +1,11 @@
 import { resolve } from "node:path"
-import { DashboardServer, dashboardLayer, defaultDashboardPort } from "@shop/live"
+import {
+  DashboardServer,
+  dashboardAccessFromEnv,
+  dashboardLayer,
+  defaultDashboardHost,
+  defaultDashboardPort,
+} from "@shop/live"
 import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -8,6 +14,10 @@ import { Command, Flag } from "effect/cli"
 const command = Command.make(
   "dashboard",
   {
+    host: Flag.String("host").pipe(
+      Flag.withDescription("Address to listen on (env DASHBOARD_HOST; default 127.0.0.1; 0.0.0.0: every interface)"),
+      Flag.withDefault(defaultDashboardHost()),
+    ),
     port: Flag.Int("port").pipe(
       Flag.withDescription("HTTP port (default $DASHBOARD_PORT or 3000; 0 picks a free one)"),
       Flag.withDefault(defaultDashboardPort()),
@@ -17,13 +27,25 @@ const command = Command.make(
       Flag.withDefault(15),
     ),
   },
-  ({ port, bootstrapMinutes }) =>
+  ({ host, port, bootstrapMinutes }) =>
     Effect.gen(function* () {
       const server = yield* DashboardServer
-      yield* Console.error(`Dashboard: ${server.url}`)
+      const access = dashboardAccessFromEnv()
+      const guarded = access.credentials?.password !== undefined || access.credentials?.token !== undefined
+      yield* Console.error(
+        `Dashboard: ${server.url}  (listening on ${server.listening}; ${guarded ? "credentials required" : "no credentials: set DASHBOARD_PASSWORD or DASHBOARD_TOKEN before exposing it"})`,
+      )
       return yield* Effect.never
     }).pipe(
-      Effect.provide(dashboardLayer({ root: resolve(process.env.DATA_DIR ?? "./data"), port, bootstrapMinutes })),
+      Effect.provide(
+        dashboardLayer({
+          root: resolve(process.env.DATA_DIR ?? "./data"),
+          port,
+          hostname: host,
+          bootstrapMinutes,
+          ...dashboardAccessFromEnv(),
+        }),
+      ),
     ),
 ).pipe(Command.withDescription("The live dashboard: right-now counters, funnel, top products, orders, pipeline health"))
 

@@ -51,7 +51,7 @@ const startDev = async () => {
     const { value, done } = await reader.read()
     if (done) break
     text += decoder.decode(value)
-    const url = /Dashboard: (http:\/\/localhost:\d+)/.exec(text)
+    const url = /Dashboard: (http:\/\/[^\s/]+:\d+)/.exec(text)
     if (url !== null) {
       // Keep draining stderr so the child never blocks on a full pipe.
       void (async () => {

@@ -3,12 +3,18 @@ import { Broker } from "@shop/broker"
 import { Dbt, dbtLoop } from "@shop/dbt"
 import { brokerSink, emptyStats, loadCatalog, parseDuration, runGenerator } from "@shop/generator"
 import { Lake } from "@shop/lake"
-import { DashboardServer, dashboardLayer, defaultDashboardPort } from "@shop/live"
-import { logLine, runCli, UsageError } from "@shop/runtime"
+import {
+  DashboardServer,
+  dashboardAccessFromEnv,
+  dashboardLayer,
+  defaultDashboardHost,
+  defaultDashboardPort,
+} from "@shop/live"
+import { defaultHost, describeListen, logLine, runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
 import { supersetChild } from "@shop/superset"
 import { goldLoop, Warehouse } from "@shop/warehouse"
-import { Console, Effect } from "effect"
+import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /**
@@ -22,6 +28,12 @@ const command = Command.make(
   {
     eps: Flag.Int("eps").pipe(Flag.withDescription("Simulated shop events per second"), Flag.withDefault(50)),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Generator seed"), Flag.withDefault(Date.now() % 1_000_000)),
+    host: Flag.String("host").pipe(
+      Flag.withDescription(
+        "Address the dashboard and Superset listen on (default 127.0.0.1, or DASHBOARD_HOST / SUPERSET_HOST; 0.0.0.0: every interface)",
+      ),
+      Flag.optional,
+    ),
     dashboardPort: Flag.Int("dashboard-port").pipe(
       Flag.withDescription("Live dashboard port (default $DASHBOARD_PORT or 3000; 0 picks a free one)"),
       Flag.withDefault(defaultDashboardPort()),
@@ -35,13 +47,17 @@ const command = Command.make(
       Flag.withDefault(false),
     ),
   },
-  ({ eps, seed, dashboardPort, dbtEvery, noSuperset }) =>
+  ({ eps, seed, host, dashboardPort, dbtEvery, noSuperset }) =>
     Effect.gen(function* () {
       const dataDir = resolve(process.env.DATA_DIR ?? "./data")
       const dbtMs = dbtEvery === "off" ? 0 : parseDuration(dbtEvery)
       if (dbtMs === undefined)
         return yield* new UsageError({ message: `--dbt-every: not a duration or off: ${dbtEvery}` })
       const broker = yield* Broker
+      const dashboardHost = Option.getOrElse(host, defaultDashboardHost)
+      const supersetHost = Option.getOrElse(host, () => defaultHost("SUPERSET_HOST"))
+      const superset = describeListen(supersetHost, 8088)
+      const dashboardAt = describeListen(dashboardHost, dashboardPort)
       yield* Console.error(
         [
           "shop-pulse dev",
@@ -50,7 +66,9 @@ const command = Command.make(
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
           `  dbt:        ${dbtMs === 0 ? "off (--dbt-every off)" : `dbt build every ${dbtEvery} when python3 is available; marts in gold/dbt/`}`,
-          `  superset:   ${noSuperset ? "off (--no-superset)" : "http://localhost:8088 (installs on first run; login in its log)"}`,
+          `  dashboard:  listens on ${dashboardPort === 0 ? `${dashboardHost}, a free port (printed below)` : dashboardAt.listening}`,
+          `  superset:   ${noSuperset ? "off (--no-superset)" : `${superset.url}, listens on ${superset.listening} (installs on first run; login in its log)`}`,
+          "  nothing else listens: the broker is files under data/, the stream's metrics are off in dev (bun run pipeline serves them)",
           "  look:       bun run topics   |   bun run consume -- --topic events.dlq --from-beginning --max 5",
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
@@ -77,13 +95,18 @@ const command = Command.make(
       const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500, log: logLine })
       const gold = goldLoop(dataDir, 5_000, (line) => logLine(`${line}`)).pipe(Effect.provide(Warehouse.layer))
       const dashboard = Effect.gen(function* () {
-        yield* Console.error(`Dashboard: ${(yield* DashboardServer).url}`)
+        const server = yield* DashboardServer
+        yield* Console.error(`Dashboard: ${server.url}  (listening on ${server.listening})`)
         return yield* Effect.never
-      }).pipe(Effect.provide(dashboardLayer({ root: dataDir, port: dashboardPort })))
+      }).pipe(
+        Effect.provide(
+          dashboardLayer({ root: dataDir, port: dashboardPort, hostname: dashboardHost, ...dashboardAccessFromEnv() }),
+        ),
+      )
       // dbt and Superset never stop the dev process: they log a failure and the pipeline goes on.
       const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => logLine(`${line}`))
-      const superset = noSuperset ? Effect.void : supersetChild(8088)
-      yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), superset], {
+      const supersetRun = noSuperset ? Effect.void : supersetChild(8088, supersetHost)
+      yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), supersetRun], {
         concurrency: "unbounded",
       }).pipe(Effect.provideService(Broker, broker), Effect.provide(Lake.layer))
     }),

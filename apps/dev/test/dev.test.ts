@@ -27,7 +27,7 @@ const recordsInBroker = () =>
 const runDevUntil = async (atLeast: number): Promise<number> => {
   const before = await recordsInBroker()
   const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off"], {
-    env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0" },
+    env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0", DASHBOARD_HOST: "" },
     stdout: "pipe",
     stderr: "pipe",
   })
@@ -39,6 +39,15 @@ const runDevUntil = async (atLeast: number): Promise<number> => {
   await proc.exited
   const stderr = await new Response(proc.stderr).text()
   expect(stderr).toContain("events/s into events.raw")
+  // Where each thing listens, and only on this machine by default (the dashboard's own line comes once it has
+  // started, which a short run may not reach; its sockets are checked in packages/live/test/access.test.ts).
+  expect(stderr).toContain("dashboard:  listens on 127.0.0.1, a free port")
+  expect(stderr).toContain("superset:   off (--no-superset)")
+  for (const line of stderr.split("\n").filter((l) => l.startsWith("Dashboard: "))) {
+    expect(line).toMatch(
+      /^Dashboard: http:\/\/127\.0\.0\.1:\d+ {2}\(listening on 127\.0\.0\.1:\d+ \(this machine only\)\)$/,
+    )
+  }
   const sent = /generator\] stopped after (\d+) records/.exec(stderr)
   if (sent === null) throw new Error(`no summary after Ctrl-C:\n${stderr}`)
   return Number(sent[1])

@@ -62,7 +62,9 @@ const command = Command.make(
       Flag.optional,
     ),
     sink: Flag.String("sink").pipe(
-      Flag.withDescription("Send to a collector instead of the broker, e.g. http://localhost:8080"),
+      Flag.withDescription(
+        "Send to a collector instead of the broker, e.g. http://localhost:8080 (with the write key in env COLLECTOR_WRITE_KEY)",
+      ),
       Flag.optional,
     ),
     catalog: Flag.String("catalog").pipe(
@@ -100,7 +102,7 @@ const command = Command.make(
       const sink: Effect.Effect<Sink, BrokerError, Broker | Scope.Scope> = Option.isSome(flags.out)
         ? fileSink(flags.out.value)
         : Option.isSome(flags.sink)
-          ? Effect.succeed(httpSink(flags.sink.value))
+          ? Effect.succeed(httpSink(flags.sink.value, process.env.COLLECTOR_WRITE_KEY))
           : brokerSink
       const target = Option.isSome(flags.out)
         ? flags.out.value

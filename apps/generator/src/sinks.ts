@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs"
 import { Broker, type BrokerError, ensureDefaultTopics } from "@shop/broker"
-import { MAX_RECORD_BYTES, TOPIC_RAW } from "@shop/contract"
+import { MAX_EVENTS_PER_REQUEST, MAX_RECORD_BYTES, TOPIC_RAW } from "@shop/contract"
 import { Effect, Schedule, Schema } from "effect"
 import type { GeneratedRecord } from "./EventStream.ts"
 
@@ -46,13 +46,18 @@ export const fileSink = (path: string) =>
     ),
   )
 
-/** Each batch POSTed as NDJSON to a collector's `/v1/events` (as a shop's pages would send them), bytes unchanged. */
-export const httpSink = (baseUrl: string): Sink => {
+/**
+ * Each batch POSTed as NDJSON to a collector's `/v1/events`, bytes unchanged, as a shop's backend would send
+ * them: with `writeKey` (the collector's COLLECTOR_WRITE_KEYS) as `Authorization: Bearer` when given.
+ */
+export const httpSink = (baseUrl: string, writeKey?: string): Sink => {
   const url = new URL("/v1/events", baseUrl).toString()
+  const headers: Record<string, string> = { "content-type": "application/x-ndjson" }
+  if (writeKey !== undefined && writeKey !== "") headers.authorization = `Bearer ${writeKey}`
   const post = (body: string) =>
     Effect.tryPromise({
       try: async () => {
-        const response = await fetch(url, { method: "POST", headers: { "content-type": "application/x-ndjson" }, body })
+        const response = await fetch(url, { method: "POST", headers, body })
         // An event over the record limit (an injected too_large fault) is sent alone; the collector refuses it
         // at the edge with 413, which is the expected outcome, so it never reaches events.raw.
         if (response.status === 413 && Buffer.byteLength(body) > MAX_RECORD_BYTES) return
@@ -62,7 +67,7 @@ export const httpSink = (baseUrl: string): Sink => {
       },
       catch: (cause) => new CollectorError({ message: cause instanceof Error ? cause.message : String(cause) }),
     })
-  // The collector's request limit is 1 MiB: batches are split well under it.
+  // The collector's request limits are 1 MiB and MAX_EVENTS_PER_REQUEST events: batches are split under both.
   const chunks = (records: ReadonlyArray<GeneratedRecord>) => {
     const out: Array<string> = []
     let lines: Array<string> = []
@@ -73,7 +78,7 @@ export const httpSink = (baseUrl: string): Sink => {
         out.push(r.value)
         continue
       }
-      if (bytes + n > 512 * 1024 && lines.length > 0) {
+      if ((bytes + n > 512 * 1024 || lines.length >= MAX_EVENTS_PER_REQUEST) && lines.length > 0) {
         out.push(lines.join("\n"))
         lines = []
         bytes = 0

@@ -2,7 +2,7 @@ import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { logLine, runCli, UsageError } from "@shop/runtime"
+import { defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
 import { refreshDailyFacts, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
@@ -33,9 +33,15 @@ const command = Command.make(
       Flag.withDescription("Prometheus /metrics port (env METRICS_PORT; 0: off; worker i of --workers uses port + i)"),
       Flag.withDefault(Number(process.env.METRICS_PORT ?? 9464)),
     ),
+    metricsHost: Flag.String("metrics-host").pipe(
+      Flag.withDescription(
+        "Address /metrics listens on (env METRICS_HOST; default 127.0.0.1; 0.0.0.0: every interface)",
+      ),
+      Flag.withDefault(defaultHost("METRICS_HOST")),
+    ),
     batchMs: Flag.Int("batch-ms").pipe(Flag.withDescription("Micro-batch time bound (ms)"), Flag.withDefault(500)),
   },
-  ({ availableNow, workers, partitions, batchRecords, batchMs, metricsPort }) =>
+  ({ availableNow, workers, partitions, batchRecords, batchMs, metricsPort, metricsHost }) =>
     Effect.gen(function* () {
       const common = [
         ...(availableNow ? ["--available-now"] : []),
@@ -57,6 +63,8 @@ const command = Command.make(
           ...common,
           "--metrics-port",
           String(metricsPort === 0 ? 0 : metricsPort + i),
+          "--metrics-host",
+          metricsHost,
         ])
         if (availableNow) yield* goldOnce
         return
@@ -67,8 +75,13 @@ const command = Command.make(
       }
       const metrics = new StreamMetrics()
       if (metricsPort !== 0 && !availableNow) {
-        const server = yield* serveStreamMetrics(metricsPort, metrics)
-        logLine(`[stream] Prometheus metrics: http://localhost:${server.port}/metrics`)
+        const server = yield* serveStreamMetrics(metricsPort, metrics, {
+          hostname: metricsHost,
+          token: process.env.METRICS_TOKEN,
+        })
+        logLine(
+          `[stream] Prometheus metrics: ${server.url}/metrics (listening on ${server.listening}${process.env.METRICS_TOKEN ? "; METRICS_TOKEN required" : ""})`,
+        )
       }
       yield* runStreamProcessor({
         availableNow,

@@ -1,4 +1,4 @@
-import { runCli } from "@shop/runtime"
+import { defaultHost, runCli } from "@shop/runtime"
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { bootstrap, ensureSupersetVenv, serve, supersetSettings } from "./index.ts"
@@ -10,6 +10,10 @@ import { bootstrap, ensureSupersetVenv, serve, supersetSettings } from "./index.
 const command = Command.make(
   "superset",
   {
+    host: Flag.String("host").pipe(
+      Flag.withDescription("Address to listen on (env SUPERSET_HOST; default 127.0.0.1; 0.0.0.0: every interface)"),
+      Flag.withDefault(defaultHost("SUPERSET_HOST")),
+    ),
     port: Flag.Int("port").pipe(Flag.withDescription("HTTP port"), Flag.withDefault(8088)),
     noServe: Flag.Boolean("no-serve").pipe(
       Flag.withDescription("Install and bootstrap, then exit without serving"),
@@ -20,9 +24,9 @@ const command = Command.make(
       Flag.withDefault(false),
     ),
   },
-  ({ port, noServe, force }) =>
+  ({ host, port, noServe, force }) =>
     Effect.gen(function* () {
-      const settings = supersetSettings(port)
+      const settings = supersetSettings(port, host)
       yield* ensureSupersetVenv
       yield* bootstrap(settings, force)
       if (!noServe) yield* serve(settings)

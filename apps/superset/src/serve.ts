@@ -1,5 +1,6 @@
 import { closeSync, openSync } from "node:fs"
 import { join } from "node:path"
+import { describeListen } from "@shop/runtime"
 import { Effect } from "effect"
 import { SupersetError } from "./SupersetError.ts"
 import { type SupersetSettings, supersetProcessEnv } from "./supersetEnv.ts"
@@ -18,34 +19,34 @@ const waitHealthy = async (url: string, proc: Bun.Subprocess, timeoutMs: number)
   throw new Error(`no answer from ${url}/health after ${timeoutMs / 1000} s`)
 }
 
+/** gunicorn's command line: bound to the settings' host (127.0.0.1 unless told), threaded workers. */
+export const gunicornArgs = (s: Pick<SupersetSettings, "host" | "port">): Array<string> => [
+  "gunicorn",
+  "--bind",
+  `${s.host.includes(":") && !s.host.startsWith("[") ? `[${s.host}]` : s.host}:${s.port}`,
+  "--workers",
+  process.env.SUPERSET_WORKERS ?? "2",
+  "--worker-class",
+  "gthread",
+  "--threads",
+  "4",
+  "--timeout",
+  "120",
+  "superset.app:create_app()",
+]
+
 /**
  * Serves Superset with gunicorn (threaded workers: chart queries wait on DuckDB, not on Python) until
  * interrupted; its log is $DATA_DIR/superset/server.log.
  */
 export const serve = (s: SupersetSettings) =>
   Effect.gen(function* () {
-    const url = `http://localhost:${s.port}`
+    const { url, listening } = describeListen(s.host, s.port)
     const logFile = join(s.home, "server.log")
     const proc = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const fd = openSync(logFile, "a")
-        const p = Bun.spawn(
-          [
-            "gunicorn",
-            "--bind",
-            `0.0.0.0:${s.port}`,
-            "--workers",
-            process.env.SUPERSET_WORKERS ?? "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--timeout",
-            "120",
-            "superset.app:create_app()",
-          ],
-          { env: supersetProcessEnv(s), stdout: fd, stderr: fd },
-        )
+        const p = Bun.spawn(gunicornArgs(s), { env: supersetProcessEnv(s), stdout: fd, stderr: fd })
         closeSync(fd)
         return p
       }),
@@ -61,7 +62,7 @@ export const serve = (s: SupersetSettings) =>
         new SupersetError({ step: "serve", message: `${e instanceof Error ? e.message : e}; see ${logFile}` }),
     })
     process.stderr.write(
-      `[superset] ready at ${url}  (user '${s.adminUser}', password from ${s.passwordSource}; log ${logFile})\n`,
+      `[superset] ready at ${url}, listening on ${listening}  (user '${s.adminUser}', password from ${s.passwordSource}; log ${logFile})\n`,
     )
     const code = yield* Effect.promise(() => proc.exited)
     return yield* new SupersetError({ step: "serve", message: `gunicorn exited with code ${code}; see ${logFile}` })

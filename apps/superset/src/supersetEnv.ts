@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { defaultHost } from "@shop/runtime"
 
 /** The repo's superset/ folder: config, the lake views, the dashboard bundle, requirements. */
 export const supersetDir = resolve(import.meta.dir, "../../../superset")
@@ -15,6 +16,8 @@ export interface SupersetSettings {
   /** Where the admin password came from, to tell the user. */
   readonly passwordSource: string
   readonly port: number
+  /** The address gunicorn binds: 127.0.0.1 unless given (`--host`, SUPERSET_HOST). */
+  readonly host: string
 }
 
 const production = () => process.env.SHOP_ENV === "production"
@@ -23,19 +26,27 @@ const production = () => process.env.SHOP_ENV === "production"
  * Admin credentials from SUPERSET_ADMIN_USERNAME / SUPERSET_ADMIN_PASSWORD. For local dev a password is
  * generated once into $DATA_DIR/superset/admin_password; in production (SHOP_ENV=production) it must be set.
  */
-export const supersetSettings = (port: number): SupersetSettings => {
+export const supersetSettings = (port: number, host: string = defaultHost("SUPERSET_HOST")): SupersetSettings => {
   const dataDir = resolve(process.env.DATA_DIR ?? "./data")
   const home = join(dataDir, "superset")
   mkdirSync(home, { recursive: true })
   const adminUser = process.env.SUPERSET_ADMIN_USERNAME ?? "admin"
   const fromEnv = process.env.SUPERSET_ADMIN_PASSWORD
   if (fromEnv !== undefined && fromEnv !== "") {
-    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port }
+    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port, host }
   }
   if (production()) throw new Error("SUPERSET_ADMIN_PASSWORD must be set when SHOP_ENV=production")
   const file = join(home, "admin_password")
   if (!existsSync(file)) writeFileSync(file, randomBytes(12).toString("base64url"), { mode: 0o600 })
-  return { dataDir, home, adminUser, adminPassword: readFileSync(file, "utf8").trim(), passwordSource: file, port }
+  return {
+    dataDir,
+    home,
+    adminUser,
+    adminPassword: readFileSync(file, "utf8").trim(),
+    passwordSource: file,
+    port,
+    host,
+  }
 }
 
 /** The environment every `superset` command runs with. */

@@ -95,4 +95,72 @@ describe("infra/compose/docker-compose.yml", () => {
       if (script !== undefined) expect(existsSync(resolve(dir, "../..", script)), `${name}: ${script}`).toBe(true)
     }
   })
+
+  test("publishes only the collector on every interface; the rest on 127.0.0.1 unless the operator opts in", () => {
+    const example = readFileSync(join(dir, ".env.example"), "utf8")
+    const published: Record<string, Array<string>> = {}
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of (service.ports ?? []) as Array<unknown>) {
+        expect(typeof port, `${name}: use the short "address:host:container" form`).toBe("string")
+        published[name] = [...(published[name] ?? []), port as string]
+      }
+    }
+    expect(Object.keys(published).sort()).toEqual(["collector", "console", "dashboard", "stream", "superset"])
+    expect(published.collector).toEqual(["8080:8080"])
+    const loopbackOnly = /^\$\{([A-Z_]+_PUBLISH_HOST):-127\.0\.0\.1\}:(\d+):(\d+)$/
+    const expected: Record<string, string> = {
+      console: "8081:8080",
+      dashboard: "3000:3000",
+      stream: "9464:9464",
+      superset: "8088:8088",
+    }
+    for (const [name, ports] of Object.entries(published)) {
+      if (name === "collector") continue
+      expect(ports, name).toHaveLength(1)
+      const m = loopbackOnly.exec(ports[0]!)
+      expect(m, `${name} publishes ${ports[0]} beyond 127.0.0.1`).not.toBeNull()
+      expect(`${m![2]}:${m![3]}`).toBe(expected[name]!)
+      // The opt-in is documented where operators look for settings.
+      expect(example, `${m![1]} missing from .env.example`).toContain(`${m![1]}=`)
+    }
+    // Inside a container, a program must bind 0.0.0.0 for Docker to forward to it (it binds 127.0.0.1 by default).
+    const binds: Record<string, string> = {
+      collector: "--host",
+      dashboard: "--host",
+      superset: "--host",
+      stream: "--metrics-host",
+    }
+    for (const [name, flag] of Object.entries(binds)) {
+      const command = compose.services[name]!.command as Array<string>
+      expect(command[command.indexOf(flag) + 1], `${name} ${flag}`).toBe("0.0.0.0")
+    }
+    // Nothing else is reachable from outside the compose network: Redpanda's Kafka and Admin API are not published.
+    expect(compose.services.redpanda!.ports).toBeUndefined()
+  })
+
+  test("Console: admin features off by default (an opt-in variable), no login, so published on loopback", () => {
+    const service = compose.services.console!
+    const env = service.environment as Record<string, string>
+    expect(env.REDPANDA_ADMINAPI_ENABLED).toBe(["$", "{CONSOLE_ADMIN_API:-false}"].join(""))
+    const config = parse(readFileSync(resolve(dir, "../redpanda/console-config.yaml"), "utf8")) as {
+      redpanda?: { adminApi?: { enabled?: boolean } }
+    }
+    expect(config.redpanda?.adminApi?.enabled).toBe(false)
+    expect(readFileSync(join(dir, ".env.example"), "utf8")).toContain("CONSOLE_ADMIN_API=")
+  })
+
+  test("credentials: write keys on the collector, a token on metrics, a password on the production dashboard", () => {
+    const env = (name: string) => compose.services[name]!.environment as Record<string, string>
+    const required = /^\$\{[A-Z_]+:\?.+\}$/
+    expect(env("collector").COLLECTOR_WRITE_KEYS).toMatch(required)
+    expect(env("collector").METRICS_TOKEN).toMatch(required)
+    expect(env("stream").METRICS_TOKEN).toMatch(required)
+    expect(env("generator").COLLECTOR_WRITE_KEY).toMatch(required)
+    expect(env("dashboard").SHOP_ENV).toBe("production")
+    expect(env("dashboard").DASHBOARD_PASSWORD).toMatch(required)
+    expect(env("superset").SHOP_ENV).toBe("production")
+    // Health checks use what needs no credentials, or send them from the container's own environment.
+    expect(JSON.stringify(compose.services.dashboard!.healthcheck)).toContain("/healthz")
+    expect(JSON.stringify(compose.services.stream!.healthcheck)).toContain("process.env.METRICS_TOKEN")
+  })
 })

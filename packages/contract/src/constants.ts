@@ -6,6 +6,8 @@ export const TOPIC_DLQ = "events.dlq"
 
 /** A record value larger than this goes to the DLQ as `too_large`. */
 export const MAX_RECORD_BYTES = 64 * 1024
+/** The HTTP collector refuses (413) a request carrying more events than this; senders split their batches. */
+export const MAX_EVENTS_PER_REQUEST = 500
 /** `event_ts` may run ahead of the broker's record timestamp by this much (client clocks drift). */
 export const FUTURE_TOLERANCE_MS = 5 * 60 * 1000
 /** Default `MAX_LATENESS`: older events (relative to the record timestamp) go to the DLQ as `too_late`. */

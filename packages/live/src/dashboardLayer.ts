@@ -1,3 +1,4 @@
+import { defaultHost } from "@shop/runtime"
 import { Warehouse } from "@shop/warehouse"
 import { Layer } from "effect"
 import { DashboardServer, type ServerOptions } from "./DashboardServer.ts"
@@ -12,3 +13,6 @@ export const defaultDashboardPort = (): number => {
   const env = process.env.DASHBOARD_PORT
   return env === undefined || env === "" ? 3000 : Number(env)
 }
+
+/** `DASHBOARD_HOST`, else 127.0.0.1. */
+export const defaultDashboardHost = (): string => defaultHost("DASHBOARD_HOST")

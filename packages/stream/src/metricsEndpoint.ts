@@ -1,3 +1,4 @@
+import { describeListen, LOOPBACK, secretEquals } from "@shop/runtime"
 import { Effect } from "effect"
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
 import type { StreamMetrics } from "./StreamMetrics.ts"
@@ -70,18 +71,44 @@ export const streamRegistry = (metrics: StreamMetrics): Registry => {
   return registry
 }
 
-/** Serves `GET /metrics` for Prometheus on `port` (0: a free one) for the life of the scope. */
-export const serveStreamMetrics = (port: number, metrics: StreamMetrics) =>
+export interface MetricsServeOptions {
+  /** The address to bind; 127.0.0.1 unless given. */
+  readonly hostname?: string | undefined
+  /** When set, `/metrics` needs `Authorization: Bearer <token>` (METRICS_TOKEN). */
+  readonly token?: string | undefined
+}
+
+/**
+ * Serves `GET /metrics` for Prometheus on `port` (0: a free one) for the life of the scope, on 127.0.0.1
+ * unless given a host, behind a bearer token when one is given.
+ */
+export const serveStreamMetrics = (port: number, metrics: StreamMetrics, options: MetricsServeOptions = {}) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const registry = streamRegistry(metrics)
-      return Bun.serve({
+      const hostname = options.hostname ?? LOOPBACK
+      const token = options.token === "" ? undefined : options.token
+      const server = Bun.serve({
         port,
-        fetch: async (request) =>
-          new URL(request.url).pathname === "/metrics"
-            ? new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } })
-            : new Response("not found: try /metrics\n", { status: 404 }),
+        hostname,
+        fetch: async (request) => {
+          if (new URL(request.url).pathname !== "/metrics") {
+            return new Response("not found: try /metrics\n", { status: 404 })
+          }
+          if (token !== undefined) {
+            const [scheme = "", value = ""] = (request.headers.get("authorization") ?? "").trim().split(/\s+/, 2)
+            if (scheme.toLowerCase() !== "bearer" || !secretEquals(value, token)) {
+              return new Response("metrics need Authorization: Bearer <METRICS_TOKEN>\n", {
+                status: 401,
+                headers: { "www-authenticate": 'Bearer realm="metrics"' },
+              })
+            }
+          }
+          return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } })
+        },
       })
+      const bound = server.port ?? port
+      return { server, port: bound, ...describeListen(hostname, bound) }
     }),
-    (server) => Effect.promise(() => server.stop(true)),
+    ({ server }) => Effect.promise(() => server.stop(true)),
   )

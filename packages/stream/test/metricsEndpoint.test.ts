@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { networkInterfaces, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
@@ -63,4 +63,31 @@ describe("Prometheus /metrics of the stream processor", () => {
     expect(m.get("shop_stream_freshness_seconds")).toBeGreaterThan(0)
     expect(m.get("shop_stream_process_resident_memory_bytes")).toBeGreaterThan(10_000_000)
   }, 60_000)
+
+  test("binds 127.0.0.1 by default, another host when given; METRICS_TOKEN guards it", async () => {
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address
+    if (outside === undefined) throw new Error("this machine has no non-loopback IPv4 address to test binding with")
+    const status = async (url: string, headers: Record<string, string> = {}) => {
+      try {
+        return (await fetch(url, { headers, signal: AbortSignal.timeout(2_000) })).status
+      } catch {
+        return "refused"
+      }
+    }
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const closed = yield* serveStreamMetrics(0, new StreamMetrics())
+        expect(closed.listening).toBe(`127.0.0.1:${closed.port} (this machine only)`)
+        expect(yield* Effect.promise(() => status(`http://127.0.0.1:${closed.port}/metrics`))).toBe(200)
+        expect(yield* Effect.promise(() => status(`http://${outside}:${closed.port}/metrics`))).toBe("refused")
+        const open = yield* serveStreamMetrics(0, new StreamMetrics(), { hostname: "0.0.0.0", token: "t-1" })
+        const url = `http://${outside}:${open.port}/metrics`
+        expect(yield* Effect.promise(() => status(url))).toBe(401)
+        expect(yield* Effect.promise(() => status(url, { authorization: "Bearer t-2" }))).toBe(401)
+        expect(yield* Effect.promise(() => status(url, { authorization: "Bearer t-1" }))).toBe(200)
+      }).pipe(Effect.scoped),
+    )
+  })
 })
