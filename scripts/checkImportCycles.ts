@@ -50,9 +50,7 @@ const resolveImport = (from: string, spec: string): string | undefined => {
   return p?.entry === "" ? undefined : p?.entry
 }
 
-const files = [...walk(join(root, "packages"), []), ...walk(join(root, "apps"), [])].filter(
-  (f) => f.includes("/src/"),
-)
+const files = [...walk(join(root, "packages"), []), ...walk(join(root, "apps"), [])].filter((f) => f.includes("/src/"))
 const graph = new Map<string, Array<string>>()
 const packageGraph = new Map<string, Set<string>>()
 for (const file of files) {
