@@ -12,6 +12,7 @@ import {
   LakeRowsUnwritable,
   lakeError,
 } from "./LakeError.ts"
+import { lakeLayout } from "./layout.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
 import { lockTablesShared, waitForLock } from "./TableLock.ts"
@@ -89,7 +90,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       const key = `${topic}/${partition}`
       let log = logs.get(key)
       if (log === undefined) {
-        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`), false, writeOptions)
+        log = new CommitLog(lakeLayout.commitLogPath(root, topic, partition), false, writeOptions)
         logs.set(key, log)
       }
       return log
@@ -149,7 +150,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
      */
     const stageBatch = Effect.fn("Lake.stageBatch")(function* (batch: LakeBatch) {
       const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
-      const tempDir = join(root, "_lake", "tmp")
+      const tempDir = lakeLayout.tempDir(root)
       yield* io("create temp dir", () => mkdirSync(tempDir, { recursive: true }))
       const files: Array<StagedFile> = []
       const refused: Array<{ table: string; row: Row; reason: string }> = []
@@ -271,7 +272,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
      */
     const withCommitLock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
-        waitForLock(join(root, "_lake", "locks", "commit.lock"), "exclusive", 86_400_000).pipe(
+        waitForLock(lakeLayout.commitLockPath(root), "exclusive", 86_400_000).pipe(
           Effect.flatMap((lock) =>
             lock === undefined
               ? Effect.fail(
@@ -286,7 +287,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
 
     const committedOffsets = (topic: string) =>
       io("read commit logs", () => {
-        const dir = join(root, "_lake", "commits", topic)
+        const dir = join(lakeLayout.commitsDir(root), topic)
         if (!existsSync(dir)) return []
         return readdirSync(dir)
           .filter((f) => f.endsWith(".log"))
@@ -312,7 +313,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         const prefixes = partitions.map((p) => `${topic}-${p}-`)
         let orphansRemoved = 0
         let tempFilesRemoved = 0
-        const tempDir = join(root, "_lake", "tmp")
+        const tempDir = lakeLayout.tempDir(root)
         if (existsSync(tempDir)) {
           for (const f of readdirSync(tempDir)) {
             if (!prefixes.some((p) => f.startsWith(p))) continue
@@ -355,7 +356,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
     const listFiles = (table: string) =>
       io("list files", (): ReadonlyArray<LakeFile> => {
         const logs: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
-        const commitsDir = join(root, "_lake", "commits")
+        const commitsDir = lakeLayout.commitsDir(root)
         if (existsSync(commitsDir)) {
           for (const topic of readdirSync(commitsDir)) {
             for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {

@@ -6,12 +6,12 @@
  * table apart. The kernel drops a lock when its holder dies.
  */
 import { closeSync, mkdirSync, openSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname } from "node:path"
 import { Effect } from "effect"
+import { lakeLayout } from "./layout.ts"
 import { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from "./libc.ts"
 
-export const swapLockPath = (root: string, table: string) => join(root, "_lake", "locks", `${table}.lock`)
-export const compactLockPath = (root: string, table: string) => join(root, "_lake", "locks", `${table}.compact.lock`)
+export const { swapLockPath, compactLockPath } = lakeLayout
 
 const openLockFile = (path: string): number => {
   mkdirSync(dirname(path), { recursive: true })

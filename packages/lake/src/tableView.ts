@@ -3,6 +3,7 @@ import { join } from "node:path"
 import type { WriteFn } from "@shop/fsio"
 import { ChecksummedLog } from "./ChecksummedLog.ts"
 import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { lakeLayout } from "./layout.ts"
 
 /** A file of a table as readers should see it: a micro-batch file or a compacted one. */
 export interface LakeFile extends CommittedFile {
@@ -26,9 +27,7 @@ export interface CompactionEntry {
   readonly committedAt: string
 }
 
-export const compactionLogPath = (root: string, table: string) => join(root, "_lake", "compactions", `${table}.log`)
-export const stagingRoot = (root: string, table: string) => join(root, "_lake", "staging", table)
-export const dayDir = (root: string, table: string, date: string) => join(root, table, `event_date=${date}`)
+export const { compactionLogPath, stagingRoot, dayDir } = lakeLayout
 
 export const readCompactionLog = (
   root: string,
@@ -53,7 +52,7 @@ export const entriesInEffect = (root: string, entries: ReadonlyArray<CompactionE
 
 /** Every source partition's commit log under `_lake/commits/`, read fresh (read-only). */
 export const readCommitLogs = (root: string): Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> => {
-  const commits = join(root, "_lake", "commits")
+  const commits = lakeLayout.commitsDir(root)
   if (!existsSync(commits)) return []
   const out: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
   for (const topic of readdirSync(commits)) {

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
-import { batchFileName, col, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { batchFileName, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { col } from "../src/TableSchema.ts"
 
 const dirs: Array<string> = []
 const tempDir = () => {

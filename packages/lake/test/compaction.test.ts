@@ -4,17 +4,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
-import {
-  col,
-  compactionLogPath,
-  compactLake,
-  compactLockPath,
-  Lake,
-  type LakeBatch,
-  swapLockPath,
-  type TableSchema,
-  tryLock,
-} from "../src/index.ts"
+import { compactLake, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { compactLockPath, swapLockPath, tryLock } from "../src/TableLock.ts"
+import { col } from "../src/TableSchema.ts"
+import { compactionLogPath } from "../src/tableView.ts"
 
 const dirs: Array<string> = []
 const tempDir = () => {

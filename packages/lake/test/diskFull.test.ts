@@ -9,15 +9,10 @@ import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { parquetReadObjects } from "hyparquet"
-import {
-  ChecksummedLog,
-  col,
-  compactionLogPath,
-  encodeParquet,
-  Lake,
-  type LakeBatch,
-  type TableSchema,
-} from "../src/index.ts"
+import { ChecksummedLog } from "../src/ChecksummedLog.ts"
+import { encodeParquet, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { col } from "../src/TableSchema.ts"
+import { compactionLogPath } from "../src/tableView.ts"
 
 const dirs: Array<string> = []
 const tempDir = () => {
