@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
+import { Broker, type BrokerError, type ConsumedRecord, ensureDefaultTopics } from "@shop/broker"
 import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError } from "@shop/lake"
 import { Effect } from "effect"
@@ -77,8 +77,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
       (d) => Effect.sync(() => d.close()),
     )
 
-    yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
-    yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
+    yield* ensureDefaultTopics
     const consumer = yield* broker.consumer({
       groupId,
       topics: [TOPIC_RAW],

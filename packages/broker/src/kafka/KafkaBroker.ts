@@ -15,6 +15,7 @@ import {
   RecordRejected,
   TopicNotFound,
 } from "../BrokerError.ts"
+import { kafkaTopicConfigs, PIPELINE_MAX_RECORD_BYTES } from "../ensureDefaultTopics.ts"
 import { partitionForKey } from "../partitioner.ts"
 import { makeKafkaConsumer } from "./KafkaConsumer.ts"
 import { toBrokerError } from "./kafkaErrors.ts"
@@ -76,7 +77,7 @@ const toBuffer = (v: Uint8Array | string): Buffer =>
 /** The Broker over Apache Kafka or Redpanda, with kafkajs. Connects its admin client and an idempotent producer. */
 export const makeKafkaBroker = (options: KafkaOptions) =>
   Effect.gen(function* () {
-    const maxRecordBytes = options.maxRecordBytes ?? 2 * 1024 * 1024
+    const maxRecordBytes = options.maxRecordBytes ?? PIPELINE_MAX_RECORD_BYTES
     const level = LEVELS[(process.env.KAFKAJS_LOG_LEVEL ?? "error").toLowerCase()] ?? logLevel.ERROR
     const kafka = new Kafka({
       clientId: options.clientId ?? "shop-pulse",
@@ -140,14 +141,7 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
         if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
           return yield* new RecordRejected({ message: `a topic needs at least one partition, got ${spec.partitions}` })
         }
-        const configEntries = [
-          // Room for a whole batch around the largest record.
-          { name: "max.message.bytes", value: String(maxRecordBytes + 64 * 1024) },
-          ...(spec.retentionMs === undefined ? [] : [{ name: "retention.ms", value: String(spec.retentionMs) }]),
-          ...(spec.retentionBytes === undefined
-            ? []
-            : [{ name: "retention.bytes", value: String(spec.retentionBytes) }]),
-        ]
+        const configEntries = kafkaTopicConfigs(spec, maxRecordBytes)
         // false when it exists already: left as it is.
         yield* call(
           `create topic ${spec.name}`,
@@ -281,6 +275,38 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
           .sort((a, b) => a.partition - b.partition)
       })
 
+    // A record batch of one record: 61 bytes of batch header, at most ~40 of record framing (varints), no headers.
+    const RECORD_BATCH_OVERHEAD = 512
+    const maxRecordBytesOf = (topic: string) =>
+      Effect.gen(function* () {
+        yield* partitionsOf(topic)
+        const configOf = (type: number, name: string, config: string) =>
+          call(
+            `describe ${config} of ${name}`,
+            () => admin.describeConfigs({ includeSynonyms: false, resources: [{ type, name, configNames: [config] }] }),
+            topic,
+          ).pipe(
+            Effect.map((r) => {
+              const value = r.resources[0]?.configEntries.find((e) => e.configName === config)?.configValue
+              const n = value === undefined || value === null ? Number.NaN : Number(value)
+              return Number.isFinite(n) && n > 0 ? n : undefined
+            }),
+          )
+        // 2 = TOPIC, 4 = BROKER (kafkajs ConfigResourceTypes).
+        let limit = yield* configOf(2, topic, "max.message.bytes")
+        if (limit === undefined) {
+          const cluster = yield* call("describe cluster", () => admin.describeCluster())
+          const node = cluster.brokers[0]?.nodeId
+          if (node !== undefined) limit = yield* configOf(4, String(node), "message.max.bytes")
+        }
+        if (limit === undefined) {
+          return yield* new BrokerUnavailable({
+            message: `record limit of ${topic}: Kafka at ${where} gave neither the topic's max.message.bytes nor the broker's message.max.bytes`,
+          })
+        }
+        return Math.min(maxRecordBytes, limit - RECORD_BATCH_OVERHEAD)
+      })
+
     const listGroups = call("list groups", () => admin.listGroups()).pipe(
       Effect.map((r) => r.groups.map((g) => g.groupId).sort()),
     )
@@ -313,6 +339,7 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
       committedOffsets,
       listGroups,
       consumer,
+      maxRecordBytes: maxRecordBytesOf,
     })
   })
 
