@@ -6,6 +6,7 @@ import { Lake, type LakeError } from "@shop/lake"
 import { Effect } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
 import { routeBatch } from "./routeBatch.ts"
+import { NotCaughtUp, RecordsLost, type StreamError } from "./StreamErrors.ts"
 import { StreamMetrics } from "./StreamMetrics.ts"
 import { seedDeduplicator } from "./seedDeduplicator.ts"
 
@@ -85,20 +86,39 @@ export const runStreamProcessor = (options: StreamOptions) =>
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     })
 
-    // Resume from the lake. The embedded broker assigns every partition at once; on Kafka the first poll
-    // may come before the group settles, so partitions are also taken on when first seen.
+    // Resume from the lake: its commit log alone decides where a partition starts (a partition it never saw:
+    // offset 0), whatever the group's committed offsets say. The embedded broker assigns every partition at once;
+    // on Kafka the first poll may come before the group settles, so partitions are also taken on when first seen.
+    // With --available-now each owned partition gets its target: the end offset when it was taken on.
     const owned = new Set<number>()
     const positions = new Map<number, number>()
+    const targets = options.availableNow ? new Map<number, number>() : undefined
     const takeOn = Effect.fn("StreamProcessor.takeOn")(function* (partitions: ReadonlyArray<number>) {
       const fresh = partitions.filter((p) => !owned.has(p))
-      if (fresh.length === 0) return
+      if (fresh.length === 0) return fresh
       const report = yield* lake.recover(TOPIC_RAW, fresh)
       const committed = yield* lake.committedOffsets(TOPIC_RAW)
       const starts = yield* broker.startOffsets(TOPIC_RAW)
+      const ends = targets === undefined ? [] : yield* broker.endOffsets(TOPIC_RAW)
       let newest = 0
       for (const p of fresh) {
         const c = committed.find((o) => o.partition === p)
-        const offset = c?.offset ?? starts.find((s) => s.partition === p)?.offset ?? 0
+        const offset = c?.offset ?? 0
+        const start = starts.find((s) => s.partition === p)?.offset ?? 0
+        if (start > offset) {
+          return yield* new RecordsLost({
+            topic: TOPIC_RAW,
+            partition: p,
+            message: `${TOPIC_RAW}/${p}: the lake's commit log resumes at offset ${offset} but the broker keeps offsets from ${start} on: ${start - offset} records were deleted (retention, a recreated topic) before the lake got them`,
+          })
+        }
+        if (targets !== undefined) {
+          const end = ends.find((e) => e.partition === p)
+          if (end === undefined) {
+            return yield* new NotCaughtUp({ message: `${TOPIC_RAW}/${p}: the broker gave no end offset for it` })
+          }
+          targets.set(p, end.offset)
+        }
         newest = Math.max(newest, c?.maxRecordTs ?? 0)
         yield* consumer.seek({ topic: TOPIC_RAW, partition: p, offset })
         positions.set(p, offset)
@@ -107,19 +127,22 @@ export const runStreamProcessor = (options: StreamOptions) =>
       const ids = newest > 0 ? yield* seedDeduplicator(lake, dedup, TOPIC_RAW, fresh, newest) : 0
       log(
         `[stream] partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
+          `${targets === undefined ? "" : ` (end offsets ${fresh.map((p) => targets.get(p)).join(",")})`}` +
           ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files; ${ids} event_ids remembered)`,
       )
+      return fresh
     })
     yield* takeOn((yield* consumer.assignment).map((a) => a.partition))
-
-    const targets = options.availableNow
-      ? new Map(
-          (yield* broker.endOffsets(TOPIC_RAW))
-            .filter((e) => owned.has(e.partition))
-            .map((e) => [e.partition, e.offset] as const),
-        )
-      : undefined
-    const done = () => targets !== undefined && [...targets].every(([p, end]) => (positions.get(p) ?? 0) >= end)
+    if (targets !== undefined && owned.size === 0) {
+      return yield* new NotCaughtUp({
+        message: `--available-now: group ${groupId} gave this member no partition of ${TOPIC_RAW}${options.partitions === undefined ? "" : ` (asked for ${options.partitions.join(",")})`}, so there is nothing it could catch up on`,
+      })
+    }
+    // Caught up: every owned partition read to the end offset it had when taken on.
+    const done = () =>
+      targets !== undefined &&
+      owned.size > 0 &&
+      [...owned].every((p) => targets.has(p) && (positions.get(p) ?? 0) >= targets.get(p)!)
 
     const commitPartition = Effect.fn("StreamProcessor.commitPartition")(function* (
       partition: number,
@@ -193,8 +216,10 @@ export const runStreamProcessor = (options: StreamOptions) =>
         if (list === undefined) byPartition.set(r.partition, [r])
         else list.push(r)
       }
-      yield* takeOn([...byPartition.keys()])
+      const takenOn = yield* takeOn([...byPartition.keys()])
       for (const [partition, records] of byPartition) {
+        // Fetched before the seek to the lake's position: they come again from there.
+        if (takenOn.includes(partition)) continue
         // A record below the lake's position was committed already (e.g. redelivered after a rebalance).
         const fresh = records.filter((r) => r.offset >= (positions.get(partition) ?? 0))
         if (fresh.length > 0) yield* commitPartition(partition, fresh)
@@ -213,4 +238,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
     metrics.writeTo(metricsPath)
     log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
     return metrics.snapshot()
-  }).pipe(Effect.scoped) as Effect.Effect<ReturnType<StreamMetrics["snapshot"]>, BrokerError | LakeError, Broker | Lake>
+  }).pipe(Effect.scoped) as Effect.Effect<
+    ReturnType<StreamMetrics["snapshot"]>,
+    BrokerError | LakeError | StreamError,
+    Broker | Lake
+  >
