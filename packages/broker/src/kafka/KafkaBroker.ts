@@ -142,16 +142,43 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
           return yield* new RecordRejected({ message: `a topic needs at least one partition, got ${spec.partitions}` })
         }
         const configEntries = kafkaTopicConfigs(spec, maxRecordBytes)
-        // false when it exists already: left as it is.
+        // false when it exists already: left as it is. Not waitForLeaders: kafkajs then asks the broker for the
+        // topic's metadata once, and a broker whose metadata has not caught up with the controller yet (KRaft,
+        // a broker just started) answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry.
         yield* call(
           `create topic ${spec.name}`,
           () =>
             admin.createTopics({
               topics: [{ topic: spec.name, numPartitions: spec.partitions, configEntries }],
-              waitForLeaders: true,
+              waitForLeaders: false,
             }),
           spec.name,
         )
+        yield* awaitTopic(spec.name)
+      })
+
+    /** Until the topic is in the broker's metadata with a leader for every partition (at most 30 s). */
+    const awaitTopic = (topic: string) =>
+      Effect.gen(function* () {
+        const deadline = Date.now() + 30_000
+        let last = "not listed"
+        while (Date.now() < deadline) {
+          const names = yield* call("list topics", () => admin.listTopics())
+          if (names.includes(topic)) {
+            const meta = yield* Effect.result(
+              call(`describe ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }), topic),
+            )
+            if (meta._tag === "Success") {
+              const partitions = meta.success.topics.find((t) => t.name === topic)?.partitions ?? []
+              if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return
+              last = `${partitions.length} partitions, ${partitions.filter((p) => p.leader < 0).length} without a leader`
+            } else last = meta.failure.message
+          }
+          yield* Effect.sleep("100 millis")
+        }
+        return yield* new BrokerUnavailable({
+          message: `create topic ${topic} (Kafka at ${where}): created, but not in the broker's metadata with leaders after 30 s (${last})`,
+        })
       })
 
     const listTopics = Effect.gen(function* () {
