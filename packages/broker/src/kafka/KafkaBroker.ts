@@ -113,6 +113,27 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
         }),
     )
 
+    /**
+     * kafkajs' admin gives up at once on NOT_LEADER_FOR_PARTITION / LEADER_NOT_AVAILABLE. A partition whose leader
+     * is in the metadata but not serving yet (a topic just created, a broker just restarted: seen as
+     * "offsets of t: This server is not the leader for that topic-partition" in the kafka step) answers that for
+     * a moment: retried every 100 ms for at most 15 s, with fresh metadata.
+     */
+    const leaderReady = async <A>(f: () => Promise<A>): Promise<A> => {
+      const deadline = Date.now() + 15_000
+      for (;;) {
+        try {
+          return await f()
+        } catch (e) {
+          const err = e as { type?: string; originalError?: { type?: string } }
+          const type = err.type ?? err.originalError?.type
+          if ((type !== "NOT_LEADER_FOR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") || Date.now() > deadline) throw e
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await admin.fetchTopicMetadata().catch(() => undefined)
+        }
+      }
+    }
+
     const call = <A>(what: string, f: () => Promise<A>, topic?: string): Effect.Effect<A, BrokerError> =>
       Effect.tryPromise({ try: f, catch: (e) => toBrokerError(`${what} (Kafka at ${where})`, e, topic) })
 
@@ -170,7 +191,11 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
             )
             if (meta._tag === "Success") {
               const partitions = meta.success.topics.find((t) => t.name === topic)?.partitions ?? []
-              if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return
+              if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) {
+                // The leaders serve: the topic's offsets can be read (what every caller does next).
+                yield* call(`offsets of ${topic}`, () => leaderReady(() => admin.fetchTopicOffsets(topic)), topic)
+                return
+              }
               last = `${partitions.length} partitions, ${partitions.filter((p) => p.leader < 0).length} without a leader`
             } else last = meta.failure.message
           }
@@ -282,7 +307,7 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
     const offsets = (topic: string, which: "high" | "low") =>
       Effect.gen(function* () {
         yield* partitionsOf(topic)
-        const all = yield* call(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic), topic)
+        const all = yield* call(`offsets of ${topic}`, () => leaderReady(() => admin.fetchTopicOffsets(topic)), topic)
         return all
           .map((o) => ({ topic, partition: o.partition, offset: Number(o[which]) }))
           .sort((a, b) => a.partition - b.partition) satisfies Array<PartitionOffset>
