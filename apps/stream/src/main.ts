@@ -1,5 +1,5 @@
 import { resolve } from "node:path"
-import { Broker } from "@shop/broker"
+import { Broker, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
@@ -57,7 +57,7 @@ const command = Command.make(
       }).pipe(Effect.provide(Warehouse.layer))
       if (workers > 1 && Option.isNone(partitions)) {
         const broker = yield* Broker
-        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
+        yield* ensureDefaultTopics
         const count = (yield* broker.listTopics).find((t) => t.name === TOPIC_RAW)!.partitions
         yield* runWorkers(splitPartitions(count, workers), (i) => [
           ...common,

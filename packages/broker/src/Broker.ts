@@ -33,7 +33,8 @@ export interface ConsumedRecord {
 export interface TopicSpec {
   readonly name: string
   readonly partitions: number
-  /** Delete whole segments older than this (ms). Absent: keep forever. */
+  /** Delete whole segments older than this (ms). Absent: keep forever (on Kafka too: retention.ms -1). Kafka
+   *  measures age by the records' timestamps, the embedded broker by the segment file's modification time. */
   readonly retentionMs?: number
   /** Keep at most about this many bytes per partition, deleting oldest segments. Absent: unbounded. */
   readonly retentionBytes?: number
@@ -104,6 +105,10 @@ export class Broker extends Context.Service<
       groupId: string,
       topic: string,
     ) => Effect.Effect<ReadonlyArray<PartitionOffset>, BrokerError>
+    /** Largest record (key plus value bytes) the topic accepts, one record alone in a request. Kafka: the topic's
+     *  max.message.bytes (else the broker's message.max.bytes) less a record batch's overhead, at most what the
+     *  client accepts; embedded: its record size limit. */
+    readonly maxRecordBytes: (topic: string) => Effect.Effect<number, BrokerError>
     /** Consumer groups known to the broker. */
     readonly listGroups: Effect.Effect<ReadonlyArray<string>, BrokerError>
     /** Join a consumer group; leaving the scope leaves the group. */

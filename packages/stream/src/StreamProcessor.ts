@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { Broker, type BrokerError, type ConsumedRecord } from "@shop/broker"
+import { Broker, type BrokerError, type ConsumedRecord, ensureDefaultTopics } from "@shop/broker"
 import { type DlqError, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError, type Row, type StagedBatch } from "@shop/lake"
 import { Effect } from "effect"
@@ -8,6 +8,7 @@ import { Deduplicator } from "./Deduplicator.ts"
 import { DlqOutbox, dlqKey, dlqTopicValue } from "./DlqOutbox.ts"
 import { eventDatesOf, type JudgedRecord, judgeBatch, type RoutedBatch, routeBatch } from "./routeBatch.ts"
 import { SilverIds } from "./SilverIds.ts"
+import { NotCaughtUp, RecordsLost, type StreamError } from "./StreamErrors.ts"
 import { StreamMetrics } from "./StreamMetrics.ts"
 
 export interface StreamOptions {
@@ -31,9 +32,8 @@ export interface StreamOptions {
   readonly dlqRecordMaxBytes?: number
 }
 
-/** Room left under the broker's record limit for the record's key, headers and batch framing. */
-const DLQ_FRAMING_BYTES = 16 * 1024
-const DLQ_DEFAULT_MAX_BYTES = 1024 * 1024 - DLQ_FRAMING_BYTES
+/** Room left under the broker's record limit for the record's key (maxRecordBytes counts key + value). */
+const DLQ_KEY_ROOM_BYTES = 1024
 
 /** The records behind rows the lake refused: Silver rows and bronze/dlq rows carry their source offset, Bronze its offset, order lines their event. */
 const offsetOfRow = (row: Row, routed: RoutedBatch): number | undefined =>
@@ -75,12 +75,15 @@ export const runStreamProcessor = (options: StreamOptions) =>
     )
     const silverIds = new SilverIds(lake.root, dedup)
     const outbox = new DlqOutbox(lake.root, TOPIC_RAW)
-    const dlqMaxBytes = options.dlqRecordMaxBytes ?? DLQ_DEFAULT_MAX_BYTES
     /** Per owned partition: source offsets whose DLQ record a crashed run already put on events.dlq. */
     const dlqDone = new Map<number, Set<number>>()
 
-    yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
-    yield* broker.createTopic({ name: TOPIC_DLQ, partitions: 1 })
+    yield* ensureDefaultTopics
+    // Asked of the broker (Kafka: the topic's max.message.bytes), so a DLQ record can never be refused for size.
+    const dlqMaxBytes = Math.min(
+      options.dlqRecordMaxBytes ?? Number.POSITIVE_INFINITY,
+      (yield* broker.maxRecordBytes(TOPIC_DLQ)) - DLQ_KEY_ROOM_BYTES,
+    )
     const consumer = yield* broker.consumer({
       groupId,
       topics: [TOPIC_RAW],
@@ -88,20 +91,39 @@ export const runStreamProcessor = (options: StreamOptions) =>
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     })
 
-    // Resume from the lake. The embedded broker assigns every partition at once; on Kafka the first poll
-    // may come before the group settles, so partitions are also taken on when first seen.
+    // Resume from the lake: its commit log alone decides where a partition starts (a partition it never saw:
+    // offset 0), whatever the group's committed offsets say. The embedded broker assigns every partition at once;
+    // on Kafka the first poll may come before the group settles, so partitions are also taken on when first seen.
+    // With --available-now each owned partition gets its target: the end offset when it was taken on.
     const owned = new Set<number>()
     const positions = new Map<number, number>()
+    const targets = options.availableNow ? new Map<number, number>() : undefined
     const takeOn = Effect.fn("StreamProcessor.takeOn")(function* (partitions: ReadonlyArray<number>) {
       const fresh = partitions.filter((p) => !owned.has(p))
-      if (fresh.length === 0) return
+      if (fresh.length === 0) return fresh
       const report = yield* lake.recover(TOPIC_RAW, fresh)
       const committed = yield* lake.committedOffsets(TOPIC_RAW)
       const starts = yield* broker.startOffsets(TOPIC_RAW)
+      const ends = targets === undefined ? [] : yield* broker.endOffsets(TOPIC_RAW)
       let repeats = 0
       for (const p of fresh) {
         const c = committed.find((o) => o.partition === p)
-        const offset = c?.offset ?? starts.find((s) => s.partition === p)?.offset ?? 0
+        const offset = c?.offset ?? 0
+        const start = starts.find((s) => s.partition === p)?.offset ?? 0
+        if (start > offset) {
+          return yield* new RecordsLost({
+            topic: TOPIC_RAW,
+            partition: p,
+            message: `${TOPIC_RAW}/${p}: the lake's commit log resumes at offset ${offset} but the broker keeps offsets from ${start} on: ${start - offset} records were deleted (retention, a recreated topic) before the lake got them`,
+          })
+        }
+        if (targets !== undefined) {
+          const end = ends.find((e) => e.partition === p)
+          if (end === undefined) {
+            return yield* new NotCaughtUp({ message: `${TOPIC_RAW}/${p}: the broker gave no end offset for it` })
+          }
+          targets.set(p, end.offset)
+        }
         yield* consumer.seek({ topic: TOPIC_RAW, partition: p, offset })
         positions.set(p, offset)
         owned.add(p)
@@ -111,20 +133,23 @@ export const runStreamProcessor = (options: StreamOptions) =>
       }
       log(
         `[stream] partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
+          `${targets === undefined ? "" : ` (end offsets ${fresh.map((p) => targets.get(p)).join(",")})`}` +
           ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files` +
           `${repeats > 0 ? `; ${repeats} DLQ records of the interrupted batch are on events.dlq already and will not be sent again` : ""})`,
       )
+      return fresh
     })
     yield* takeOn((yield* consumer.assignment).map((a) => a.partition))
-
-    const targets = options.availableNow
-      ? new Map(
-          (yield* broker.endOffsets(TOPIC_RAW))
-            .filter((e) => owned.has(e.partition))
-            .map((e) => [e.partition, e.offset] as const),
-        )
-      : undefined
-    const done = () => targets !== undefined && [...targets].every(([p, end]) => (positions.get(p) ?? 0) >= end)
+    if (targets !== undefined && owned.size === 0) {
+      return yield* new NotCaughtUp({
+        message: `--available-now: group ${groupId} gave this member no partition of ${TOPIC_RAW}${options.partitions === undefined ? "" : ` (asked for ${options.partitions.join(",")})`}, so there is nothing it could catch up on`,
+      })
+    }
+    // Caught up: every owned partition read to the end offset it had when taken on.
+    const done = () =>
+      targets !== undefined &&
+      owned.size > 0 &&
+      [...owned].every((p) => targets.has(p) && (positions.get(p) ?? 0) >= targets.get(p)!)
 
     const ownBatch = (topic: string, partition: number) => topic === TOPIC_RAW && owned.has(partition)
 
@@ -266,8 +291,10 @@ export const runStreamProcessor = (options: StreamOptions) =>
         if (list === undefined) byPartition.set(r.partition, [r])
         else list.push(r)
       }
-      yield* takeOn([...byPartition.keys()])
+      const takenOn = yield* takeOn([...byPartition.keys()])
       for (const [partition, records] of byPartition) {
+        // Fetched before the seek to the lake's position: they come again from there.
+        if (takenOn.includes(partition)) continue
         // A record below the lake's position was committed already (e.g. redelivered after a rebalance).
         const fresh = records.filter((r) => r.offset >= (positions.get(partition) ?? 0))
         if (fresh.length > 0) yield* commitPartition(partition, fresh)
@@ -288,4 +315,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
     metrics.writeTo(metricsPath)
     log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
     return metrics.snapshot()
-  }).pipe(Effect.scoped) as Effect.Effect<ReturnType<StreamMetrics["snapshot"]>, BrokerError | LakeError, Broker | Lake>
+  }).pipe(Effect.scoped) as Effect.Effect<
+    ReturnType<StreamMetrics["snapshot"]>,
+    BrokerError | LakeError | StreamError,
+    Broker | Lake
+  >

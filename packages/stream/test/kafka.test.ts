@@ -120,6 +120,64 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
     300_000,
   )
 
+  test("a fresh lake on a topic the group has consumed rebuilds everything, with 1 and 2 workers (the lake's commit log decides, not the group's offsets)", async () => {
+    const stats = emptyStats()
+    const stream = makeEventStream(
+      {
+        seed: 41,
+        start: Date.parse("2026-11-14T00:00:00Z"),
+        eps: 5,
+        badRate: 0.02,
+        dupRate: 0.02,
+        lateRate: 0,
+        seasonality: false,
+      },
+      stats,
+    )
+    const N = 12_000
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* freshTopics
+        const broker = yield* Broker
+        for (let sent = 0; sent < N; sent += 2_000) {
+          const batch: Array<GeneratedRecord> = []
+          while (batch.length < 2_000) batch.push(stream.next().value as GeneratedRecord)
+          yield* broker.produce(TOPIC_RAW, batch)
+        }
+      }).pipe(Effect.provide(layerKafkaWith({ brokers: kafka ?? [] }))),
+    )
+    // The events are stamped with their (past) event time, as a backfill is. The pipeline as users run it, under
+    // its default group (stream-processor), each time on a new DATA_DIR: the first run commits the group's
+    // offsets at the end of every partition; the others must still read everything.
+    const pipeline = (dataDir: string, workers: number) => {
+      const proc = Bun.spawnSync(
+        ["bun", join(repo, "apps/stream/src/main.ts"), "--available-now", "--workers", String(workers)],
+        {
+          env: { ...process.env, DATA_DIR: dataDir, KAFKA_BROKERS: (kafka ?? []).join(","), METRICS_PORT: "0" },
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 180_000,
+        },
+      )
+      const output = proc.stderr.toString() + proc.stdout.toString()
+      if (proc.exitCode !== 0) throw new Error(`pipeline --workers ${workers} exited ${proc.exitCode}: ${output}`)
+      return output
+    }
+    for (const workers of [1, 1, 2]) {
+      const dir = tempDir()
+      const output = pipeline(dir, workers)
+      const db = await duckdb(dir)
+      try {
+        expect({ workers, bronze: await db.count("bronze/events") }).toEqual({ workers, bronze: N })
+        await expectSilverMatches(db, stats)
+      } catch (e) {
+        throw new Error(`a fresh lake with ${workers} worker(s) did not rebuild everything: ${e}\n${output}`)
+      } finally {
+        db.close()
+      }
+    }
+  }, 300_000)
+
   test("kcat as an outside client: produces into events.raw, reads events.dlq after the pipeline ran", async () => {
     const dir = tempDir()
     const stats = emptyStats()

@@ -142,6 +142,12 @@ export const makeKafkaConsumer = (
         message: `consumer group ${groupId} was not joined within ${settings.joinTimeoutMs} ms`,
       })
     }
+    if (claims === undefined && assigned.length === 0) {
+      // Legitimate when other members hold every partition; never silent (the leader retries missing metadata).
+      process.stderr.write(
+        `[kafka] consumer group ${groupId}: joined with no partitions of ${opts.topics.join(",")} (other members hold them all)\n`,
+      )
+    }
     if (claims !== undefined) {
       const topic = opts.topics[0]!
       const missing = claims[topic]!.filter((p) => !assigned.some((a) => a.topic === topic && a.partition === p))
