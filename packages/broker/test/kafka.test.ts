@@ -29,7 +29,7 @@ const drain = (consumer: Consumer, n: number, timeoutMs = 30_000) =>
     return out
   })
 
-describe.skipIf(!onKafka)("Broker.layerKafka beyond the contract", () => {
+describe.skipIf(!onKafka)("BrokerLayers.layerKafka beyond the contract", () => {
   test("maxRecordBytes asks Kafka: the topic's max.message.bytes less a batch's overhead, and such a record goes in", async () => {
     const topic = unique("t-small-limit")
     // A topic made by someone else with a smaller limit than the ones the Kafka layer creates.

@@ -1,5 +1,5 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Broker } from "@shop/broker"
+import { BrokerLayers } from "@shop/broker"
 import { isDiskFault } from "@shop/fsio"
 import { Cause, Console, Effect, Exit, Runtime } from "effect"
 import { Command } from "effect/cli"
@@ -17,7 +17,7 @@ export const runCli = <Name extends string, Input, E, R>(
   command: Command.Command<Name, Input, Record<string, never>, E, R>,
 ): void => {
   const program = Command.run(command, { version: "0.1.0" }).pipe(
-    Effect.provide(Broker.layer),
+    Effect.provide(BrokerLayers.layer),
     Effect.catch((error) =>
       Console.error(`error: ${error instanceof Error ? error.message : String(error)}`).pipe(
         Effect.andThen(Effect.sync(() => process.exit(1))),
