@@ -39,7 +39,7 @@ fi
 
 echo "[$(elapsed)] waiting for Superset (install on first use, bootstrap, start)"
 last=""
-until curl -sf "http://localhost:$port/health" >/dev/null; do
+until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do
   if ! kill -0 "$superset_pid" 2>/dev/null; then
     echo "bun run superset exited early:" >&2
     tail -40 "$log" >&2
@@ -57,5 +57,5 @@ done
 grep '^\[superset\]' "$log" | sed 's/^/  /'
 
 echo "[$(elapsed)] dashboards in headless Chromium"
-SUPERSET_E2E_URL="http://localhost:$port" SUPERSET_E2E_PIPELINE=1 bun test apps/superset/test
+SUPERSET_E2E_URL="http://127.0.0.1:$port" SUPERSET_E2E_PIPELINE=1 bun test apps/superset/test
 echo "superset suite passed in $(elapsed); screenshots in $SUPERSET_SCREENSHOTS"

@@ -11,6 +11,10 @@ const command = Command.make(
   "superset",
   {
     port: Flag.Int("port").pipe(Flag.withDescription("HTTP port"), Flag.withDefault(8088)),
+    host: Flag.String("host").pipe(
+      Flag.withDescription("Address to bind (0.0.0.0 in a container); loopback by default"),
+      Flag.withDefault("127.0.0.1"),
+    ),
     noServe: Flag.Boolean("no-serve").pipe(
       Flag.withDescription("Install and bootstrap, then exit without serving"),
       Flag.withDefault(false),
@@ -20,9 +24,9 @@ const command = Command.make(
       Flag.withDefault(false),
     ),
   },
-  ({ port, noServe, force }) =>
+  ({ port, host, noServe, force }) =>
     Effect.gen(function* () {
-      const settings = supersetSettings(port)
+      const settings = supersetSettings(port, host)
       yield* ensureSupersetVenv
       yield* bootstrap(settings, force)
       if (!noServe) yield* serve(settings)

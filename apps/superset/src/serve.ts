@@ -24,7 +24,7 @@ const waitHealthy = async (url: string, proc: Bun.Subprocess, timeoutMs: number)
  */
 export const serve = (s: SupersetSettings) =>
   Effect.gen(function* () {
-    const url = `http://localhost:${s.port}`
+    const url = `http://${s.host === "0.0.0.0" ? "127.0.0.1" : s.host}:${s.port}`
     const logFile = join(s.home, "server.log")
     const proc = yield* Effect.acquireRelease(
       Effect.sync(() => {
@@ -33,7 +33,7 @@ export const serve = (s: SupersetSettings) =>
           [
             "gunicorn",
             "--bind",
-            `0.0.0.0:${s.port}`,
+            `${s.host}:${s.port}`,
             "--workers",
             process.env.SUPERSET_WORKERS ?? "2",
             "--worker-class",

@@ -15,6 +15,8 @@ export interface SupersetSettings {
   /** Where the admin password came from, to tell the user. */
   readonly passwordSource: string
   readonly port: number
+  /** The address gunicorn binds: loopback unless given (DESIGN principle 9). */
+  readonly host: string
 }
 
 const production = () => process.env.SHOP_ENV === "production"
@@ -23,19 +25,27 @@ const production = () => process.env.SHOP_ENV === "production"
  * Admin credentials from SUPERSET_ADMIN_USERNAME / SUPERSET_ADMIN_PASSWORD. For local dev a password is
  * generated once into $DATA_DIR/superset/admin_password; in production (SHOP_ENV=production) it must be set.
  */
-export const supersetSettings = (port: number): SupersetSettings => {
+export const supersetSettings = (port: number, host = "127.0.0.1"): SupersetSettings => {
   const dataDir = resolve(process.env.DATA_DIR ?? "./data")
   const home = join(dataDir, "superset")
   mkdirSync(home, { recursive: true })
   const adminUser = process.env.SUPERSET_ADMIN_USERNAME ?? "admin"
   const fromEnv = process.env.SUPERSET_ADMIN_PASSWORD
   if (fromEnv !== undefined && fromEnv !== "") {
-    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port }
+    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port, host }
   }
   if (production()) throw new Error("SUPERSET_ADMIN_PASSWORD must be set when SHOP_ENV=production")
   const file = join(home, "admin_password")
   if (!existsSync(file)) writeFileSync(file, randomBytes(12).toString("base64url"), { mode: 0o600 })
-  return { dataDir, home, adminUser, adminPassword: readFileSync(file, "utf8").trim(), passwordSource: file, port }
+  return {
+    dataDir,
+    home,
+    adminUser,
+    adminPassword: readFileSync(file, "utf8").trim(),
+    passwordSource: file,
+    port,
+    host,
+  }
 }
 
 /** The environment every `superset` command runs with. */
@@ -47,4 +57,6 @@ export const supersetProcessEnv = (s: SupersetSettings): Record<string, string> 
   FLASK_APP: "superset",
   PATH: `${join(venvDir, "bin")}:${process.env.PATH ?? ""}`,
   PYTHONUNBUFFERED: "1",
+  // No usage telemetry off the machine (superset_config.py also blocks Superset's Scarf pixel).
+  SCARF_ANALYTICS: "false",
 })
