@@ -88,3 +88,46 @@ export const tableView = (
   }
   return [...files.values()]
 }
+
+/**
+ * The files that hold the rows of `paths` (root-relative files a commit listed) now: each one still in place
+ * is itself; one a compaction replaced is followed through the table's compaction log to the outputs in place
+ * today (an output may itself have been compacted again). Those outputs hold other batches' rows too: read
+ * them filtered by the batch's lineage (source partition and offsets). Call it holding the table's shared swap
+ * lock (`withTablesReadLocked`), so no swap changes the answer before the files are read. A path no log entry
+ * accounts for is returned in `lost` (only after a crash before a compaction's exchange rolled forward).
+ */
+export const filesNowHolding = (
+  root: string,
+  table: string,
+  paths: ReadonlyArray<string>,
+): { readonly inPlace: Array<string>; readonly successors: Array<string>; readonly lost: Array<string> } => {
+  const inPlace: Array<string> = []
+  const gone = paths.filter((p) => {
+    if (!existsSync(join(root, p))) return true
+    inPlace.push(p)
+    return false
+  })
+  if (gone.length === 0) return { inPlace, successors: [], lost: [] }
+  const replacedBy = new Map<string, CompactionEntry>()
+  for (const e of readCompactionLog(root, table).all) for (const p of e.replaced) replacedBy.set(p, e)
+  const successors = new Set<string>()
+  const lost: Array<string> = []
+  for (const p of gone) {
+    let found = false
+    const seen = new Set<string>()
+    const follow = (path: string): void => {
+      if (seen.has(path)) return
+      seen.add(path)
+      if (path !== p && existsSync(join(root, path))) {
+        successors.add(path)
+        found = true
+        return
+      }
+      for (const o of replacedBy.get(path)?.outputs ?? []) follow(o.path)
+    }
+    follow(p)
+    if (!found) lost.push(p)
+  }
+  return { inPlace, successors: [...successors], lost }
+}
