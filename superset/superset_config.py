@@ -36,9 +36,12 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Superset's own metadata in SQLite: gunicorn's workers and threads write it at once (logs, key-value cache),
+# and SQLite's default 5 s wait for its write lock ran out on a loaded 2-core machine ("database is locked" in
+# the browser suite). Wait up to 60 s instead; production sets SUPERSET_DATABASE_URI to Postgres.
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "SUPERSET_DATABASE_URI",
-    f"sqlite:///{os.path.join(SUPERSET_HOME, 'superset.db')}?check_same_thread=false",
+    f"sqlite:///{os.path.join(SUPERSET_HOME, 'superset.db')}?check_same_thread=false&timeout=60",
 )
 
 # Every dashboard query reads the lake now: "Right now" refreshes every 10 s and the files change under it.
