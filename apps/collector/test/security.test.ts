@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { networkInterfaces, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -7,6 +7,9 @@ import { TOPIC_RAW } from "@shop/contract"
 import { secretEquals, secretIn } from "@shop/runtime"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { ClientRateLimiter, type CollectorOptions, CollectorServer, MAX_EVENTS_PER_REQUEST } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "collector-security-"))
 const scopes: Array<Scope.Closeable> = []

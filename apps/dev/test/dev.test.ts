@@ -1,9 +1,12 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
 import { Effect } from "effect"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dataDir = mkdtempSync(join(tmpdir(), "dev-test-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))

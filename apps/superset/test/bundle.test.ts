@@ -1,8 +1,11 @@
 /** The dashboard bundle is self-consistent and portable (fast; runs in plain `bun test`). */
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { supersetDir } from "../src/supersetEnv.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const bundle = join(supersetDir, "bundle")
 const load = (dir: string) =>

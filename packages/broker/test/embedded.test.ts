@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import {
   appendFileSync,
   existsSync,
@@ -15,6 +15,9 @@ import { join } from "node:path"
 import { ConfigProvider, Effect, Layer, type Scope } from "effect"
 import { Broker, BrokerLayers, ensureDefaultTopics, layerEmbeddedAt } from "../src/index.ts"
 import { brokerContractSuite } from "./contract/brokerContractSuite.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 const tempDir = () => {

@@ -3,11 +3,14 @@
  * Kafka has (groups that rebalance, static assignment through the group, a broker that is down).
  * Runs only when KAFKA_BROKERS is set (CI's Kafka step); plain `bun test` skips it.
  */
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Effect, type Scope } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 import { Broker, type BrokerError, type ConsumedRecord, type Consumer, layerKafkaWith } from "../src/index.ts"
 import { brokerContractSuite } from "./contract/brokerContractSuite.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const brokers = process.env.KAFKA_BROKERS
 const onKafka = brokers !== undefined && brokers !== ""

@@ -1,7 +1,10 @@
 /** The static assigner alone, over a fake kafkajs cluster (no Kafka needed). */
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { AssignerProtocol, type Cluster, type GroupMember, type Logger } from "kafkajs"
 import { STATIC_ASSIGNER_NAME, staticAssigner } from "../src/kafka/staticAssigner.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 /** A cluster whose metadata has no partitions of the topic until the `emptyFor`-th refresh. */
 const fakeCluster = (partitions: number, emptyFor: number) => {

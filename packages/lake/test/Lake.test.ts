@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -6,6 +6,9 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { batchFileName, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
 import { col } from "../src/TableSchema.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 const tempDir = () => {

@@ -3,7 +3,7 @@
  * batches and compaction swaps the open day's directories over and over, the dashboard's live data and the gold
  * loop's right-now rollups read with no error, and their numbers equal the rows committed, exactly.
  */
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,6 +14,9 @@ import { ALL_TABLES, CommitLogTail, compactLake, Lake } from "@shop/lake"
 import { DEFAULT_CATALOG, makeRealtimeRollups, refreshRealtime, sqlString, Warehouse } from "@shop/warehouse"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { LiveData } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "live-compaction-"))
 const scopes: Array<Scope.Closeable> = []

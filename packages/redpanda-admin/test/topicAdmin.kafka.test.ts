@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Broker, layerKafkaWith, pipelineTopics } from "@shop/broker"
 import { Effect } from "effect"
 import { ensureTopics } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 // Needs a real Kafka-protocol broker: run with KAFKA_BROKERS=localhost:9092 (the kafka suite step of .ci/run).
 const brokers = process.env.KAFKA_BROKERS?.split(",") ?? []

@@ -3,7 +3,7 @@
  * as an outside client on both ends. Runs only when KAFKA_BROKERS is set (CI's Kafka step); each spec starts
  * from fresh events.raw / events.dlq topics and its own lake directory.
  */
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -14,6 +14,9 @@ import { Lake } from "@shop/lake"
 import { Effect, Fiber, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 import { duckdb, expectSilverMatches } from "./lakeQueries.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const kafka = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(",") : undefined
 const repo = resolve(import.meta.dir, "../../..")

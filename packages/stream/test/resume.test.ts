@@ -1,5 +1,5 @@
 /** Where the processor starts and when it may say "caught up" (embedded broker; the Kafka cases are in kafka.test.ts). */
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,6 +8,9 @@ import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 afterAll(() => {
