@@ -118,6 +118,17 @@ test("live data and right-now rollups read exactly the committed rows while comp
   try {
     for (let i = 0; i < records.length; i += 200) {
       await run(Broker.use((b) => b.produce(TOPIC_RAW, records.slice(i, i + 200))))
+      // Each compaction gets the chunk's new files to swap (waiting for the writer's commit, not a fixed time:
+      // a loaded machine's writer lags, and the swap count fell to 8 in a CI-like run).
+      const produced = Math.min(i + 200, records.length)
+      for (let t = 0; t < 1_200; t++) {
+        const committed = await Effect.runPromise(
+          Lake.use((l) => l.committedOffsets(TOPIC_RAW)).pipe(Effect.provide(Lake.layerAt(dir))),
+        )
+        if (committed.reduce((n, c) => n + c.offset, 0) >= produced) break
+        if (writer.exitCode !== null) throw new Error(`writer died: ${await new Response(writer.stderr).text()}`)
+        await Bun.sleep(50)
+      }
       const report = await Effect.runPromise(
         compactLake(dir, { tables: ALL_TABLES, targetRows: 100_000, openDayMinFiles: 2, lockTimeoutMs: 30_000 }),
       )
