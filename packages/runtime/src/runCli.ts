@@ -52,10 +52,19 @@ const invocation = (name: string) => `bun run ${name} --`
  */
 export const runCli = <Name extends string, Input, E, R>(
   command: Command.Command<Name, Input, Record<string, never>, E, R>,
-  options: { readonly program?: string } = {},
+  options: {
+    readonly program?: string
+    /** false for programs that never touch the broker (it would create $DATA_DIR/broker). */
+    readonly broker?: boolean
+  } = {},
 ): void => {
-  const program = Command.run(command, { version: "0.1.0" }).pipe(
-    Effect.provide(Broker.layer),
+  const run = Command.run(command, { version: "0.1.0" })
+  const withBroker = (options.broker === false ? run : run.pipe(Effect.provide(Broker.layer))) as Effect.Effect<
+    void,
+    unknown,
+    Command.Environment
+  >
+  const program = withBroker.pipe(
     Effect.catch((error) => {
       // Already presented (one line per error) by the presenter above.
       if (CliError.isCliError(error) && error._tag === "ShowHelp") {
