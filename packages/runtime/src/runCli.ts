@@ -23,7 +23,8 @@ export const cliErrorLine = (error: CliError.CliError): string => {
       .replace(/^Expected:? ?/, "")
     return `${name} ${error.value}: ${expected}`
   }
-  return error.message
+  // The first line says it; effect's "Did you mean" guesses by spelling (--port -> --host), not by meaning.
+  return error.message.split("\n")[0]!
 }
 
 /**
