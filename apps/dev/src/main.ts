@@ -49,7 +49,10 @@ const command = Command.make(
   "dev",
   {
     eps: positiveIntFlag("eps", "Simulated shop events per second", 50),
-    seed: Flag.Int("seed").pipe(Flag.withDescription("Generator seed"), Flag.withDefault(Date.now() % 1_000_000)),
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("Generator seed (the history uses it, the live shop seed + 1)"),
+      Flag.withDefault(Date.now() % 1_000_000),
+    ),
     host: Flag.String("host").pipe(
       Flag.withDescription(
         "Address the dashboard and Superset listen on (default 127.0.0.1, or DASHBOARD_HOST / SUPERSET_HOST; 0.0.0.0: every interface)",
@@ -165,7 +168,8 @@ const command = Command.make(
         Effect.flatMap(brokerSink, (sink) =>
           runGenerator(
             {
-              seed,
+              // Not the history's seed: the same seed would repeat its event ids (a duplicate across days).
+              seed: seed + 1,
               eps,
               badRate: 0.005,
               dupRate: 0.005,
