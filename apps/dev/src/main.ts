@@ -29,8 +29,8 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { devLock, portInUse } from "./devLock.ts"
 
-/** Average events per second of the history a fresh data directory starts with (~7k events a day). */
-const HISTORY_EPS = 0.08
+/** Average events per second of the history a fresh data directory starts with (~4,300 events a day). */
+const HISTORY_EPS = 0.05
 
 /** Records in events.raw: 0 on a fresh data directory. */
 const recordsInRaw = Effect.gen(function* () {
