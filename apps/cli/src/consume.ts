@@ -1,19 +1,8 @@
-import { Broker, type ConsumedRecord } from "@shop/broker"
+import { Broker } from "@shop/broker"
 import { runCli } from "@shop/runtime"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-
-const decoder = new TextDecoder()
-
-const printable = (r: ConsumedRecord): string =>
-  JSON.stringify({
-    topic: r.topic,
-    partition: r.partition,
-    offset: r.offset,
-    timestamp: new Date(r.timestamp).toISOString(),
-    key: r.key,
-    value: decoder.decode(r.value),
-  })
+import { MAX_VALUE_CHARS, printable } from "./printable.ts"
 
 const consume = Effect.fn("consume")(function* (options: {
   topic: string
@@ -21,6 +10,8 @@ const consume = Effect.fn("consume")(function* (options: {
   max: Option.Option<number>
   group: Option.Option<string>
   untilEnd: boolean
+  pretty: boolean
+  full: boolean
 }) {
   const broker = yield* Broker
   // Like kafka-console-consumer: a throw-away group that never commits, unless one is named.
@@ -39,7 +30,7 @@ const consume = Effect.fn("consume")(function* (options: {
     const lines: Array<string> = []
     for (const r of records) {
       if (printed + lines.length >= limit) break
-      lines.push(printable(r))
+      lines.push(printable(r, { pretty: options.pretty, maxChars: options.full ? 0 : MAX_VALUE_CHARS }))
       positions.set(r.partition, r.offset)
     }
     if (lines.length > 0) process.stdout.write(lines.join("\n") + "\n")
@@ -60,10 +51,25 @@ const command = Command.make(
       Flag.withDescription("Start at the oldest retained record instead of the end"),
       Flag.withDefault(false),
     ),
-    max: Flag.Int("max").pipe(Flag.withDescription("Stop after this many records"), Flag.optional),
+    max: Flag.Int("max").pipe(
+      Flag.withDescription("Stop after this many records"),
+      Flag.filter(
+        (n) => n > 0,
+        () => "must be a whole number above 0",
+      ),
+      Flag.optional,
+    ),
     group: Flag.String("group").pipe(
       Flag.withDescription("Consumer group to read and commit as (default: a throw-away group)"),
       Flag.optional,
+    ),
+    pretty: Flag.Boolean("pretty").pipe(
+      Flag.withDescription("Print each value as its decoded JSON instead of a string"),
+      Flag.withDefault(false),
+    ),
+    full: Flag.Boolean("full").pipe(
+      Flag.withDescription(`Print long values whole (by default a value over ${MAX_VALUE_CHARS} characters is cut)`),
+      Flag.withDefault(false),
     ),
     untilEnd: Flag.Boolean("until-end").pipe(
       Flag.withDescription("Stop once the end offsets seen at start are reached instead of following"),

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 /** Starts `bun run dev` and returns the dashboard URL it prints. */
 const startDev = async () => {
-  const args = ["--eps", "300", "--dashboard-port", "0", "--no-superset", "--dbt-every", "off"]
+  const args = ["--eps", "300", "--dashboard-port", "0", "--no-superset", "--dbt-every", "off", "--history-days", "0"]
   const proc = Bun.spawn(["bun", join(root, "apps/dev/src/main.ts"), ...args], {
     env: { ...process.env, DATA_DIR: dataDir },
     stdout: "ignore",

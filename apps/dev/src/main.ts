@@ -1,7 +1,8 @@
 import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
+import { TOPIC_RAW } from "@shop/contract"
 import { Dbt, dbtLoop } from "@shop/dbt"
-import { brokerSink, emptyStats, loadCatalog, parseDuration, runGenerator } from "@shop/generator"
+import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import {
   DashboardServer,
@@ -10,12 +11,33 @@ import {
   defaultDashboardHost,
   defaultDashboardPort,
 } from "@shop/live"
-import { defaultHost, describeListen, logLine, runCli, UsageError } from "@shop/runtime"
+import {
+  defaultHost,
+  describeListen,
+  durationFlag,
+  logLine,
+  ProgressBar,
+  portFlag,
+  positiveIntFlag,
+  runCli,
+  UsageError,
+} from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
 import { supersetChild } from "@shop/superset"
 import { goldLoop, Warehouse } from "@shop/warehouse"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { devLock, portInUse } from "./devLock.ts"
+
+/** Average events per second of the history a fresh data directory starts with (~4,300 events a day). */
+const HISTORY_EPS = 0.05
+
+/** Records in events.raw: 0 on a fresh data directory. */
+const recordsInRaw = Effect.gen(function* () {
+  const broker = yield* Broker
+  if (!(yield* broker.listTopics).some((t) => t.name === TOPIC_RAW)) return 0
+  return (yield* broker.endOffsets(TOPIC_RAW)).reduce((sum, e) => sum + e.offset, 0)
+})
 
 /**
  * `bun run dev`: the pipeline in one supervised process on the embedded broker: the simulated shop producing
@@ -26,35 +48,61 @@ import { Command, Flag } from "effect/cli"
 const command = Command.make(
   "dev",
   {
-    eps: Flag.Int("eps").pipe(Flag.withDescription("Simulated shop events per second"), Flag.withDefault(50)),
-    seed: Flag.Int("seed").pipe(Flag.withDescription("Generator seed"), Flag.withDefault(Date.now() % 1_000_000)),
+    eps: positiveIntFlag("eps", "Simulated shop events per second", 50),
+    seed: Flag.Int("seed").pipe(
+      Flag.withDescription("Generator seed (the history uses it, the live shop seed + 1)"),
+      Flag.withDefault(Date.now() % 1_000_000),
+    ),
     host: Flag.String("host").pipe(
       Flag.withDescription(
         "Address the dashboard and Superset listen on (default 127.0.0.1, or DASHBOARD_HOST / SUPERSET_HOST; 0.0.0.0: every interface)",
       ),
       Flag.optional,
     ),
-    dashboardPort: Flag.Int("dashboard-port").pipe(
-      Flag.withDescription("Live dashboard port (default $DASHBOARD_PORT or 3000; 0 picks a free one)"),
-      Flag.withDefault(defaultDashboardPort()),
+    dashboardPort: portFlag(
+      "dashboard-port",
+      "Live dashboard port (default $DASHBOARD_PORT or 3000; 0 picks a free one)",
+      defaultDashboardPort(),
     ),
-    dbtEvery: Flag.String("dbt-every").pipe(
-      Flag.withDescription("How often to run `dbt build` (e.g. 5m, 90s; off to disable; env DBT_EVERY)"),
-      Flag.withDefault(process.env.DBT_EVERY ?? "5m"),
+    dbtEvery: durationFlag(
+      "dbt-every",
+      "How often to run `dbt build` (e.g. 5m, 90s; off to disable; env DBT_EVERY)",
+      process.env.DBT_EVERY ?? "5m",
+      { off: true },
+    ),
+    historyDays: Flag.Int("history-days").pipe(
+      Flag.withDescription("On a fresh data directory, first backfill this many days of history (0: none)"),
+      Flag.withDefault(28),
+      Flag.filter(
+        (n) => n >= 0 && n <= 366,
+        () => `must be 0 to 366 days`,
+      ),
     ),
     noSuperset: Flag.Boolean("no-superset").pipe(
       Flag.withDescription("Do not start Superset"),
       Flag.withDefault(false),
     ),
   },
-  ({ eps, seed, host, dashboardPort, dbtEvery, noSuperset }) =>
+  ({ eps, seed, host, dashboardPort, dbtEvery: dbtMs, historyDays, noSuperset }) =>
     Effect.gen(function* () {
       const dataDir = resolve(process.env.DATA_DIR ?? "./data")
-      const dbtMs = dbtEvery === "off" ? 0 : parseDuration(dbtEvery)
-      if (dbtMs === undefined)
-        return yield* new UsageError({ message: `--dbt-every: not a duration or off: ${dbtEvery}` })
-      const broker = yield* Broker
+      const dbtEvery = dbtMs === 0 ? "off" : dbtMs % 60_000 === 0 ? `${dbtMs / 60_000}m` : `${dbtMs / 1000}s`
       const dashboardHost = Option.getOrElse(host, defaultDashboardHost)
+      // Every check before anything starts: nothing is produced by a run that cannot go on.
+      yield* devLock(dataDir)
+      if (dashboardPort !== 0) {
+        const busy = yield* Effect.promise(() => portInUse(dashboardHost, dashboardPort))
+        if (busy !== undefined) {
+          return yield* new UsageError({
+            message:
+              busy.code === "EADDRINUSE"
+                ? `--dashboard-port ${dashboardPort}: ${dashboardHost}:${dashboardPort} is already in use by another program; pick another port with --dashboard-port N (0: a free one)`
+                : `--dashboard-port ${dashboardPort}: cannot listen on ${dashboardHost}:${dashboardPort} (${busy.code ?? busy.message}); pick another with --dashboard-port N or --host H`,
+          })
+        }
+      }
+      const broker = yield* Broker
+      const fresh = (yield* recordsInRaw) === 0
       const supersetHost = Option.getOrElse(host, () => defaultHost("SUPERSET_HOST"))
       const superset = describeListen(supersetHost, 8088)
       const dashboardAt = describeListen(dashboardHost, dashboardPort)
@@ -62,6 +110,7 @@ const command = Command.make(
         [
           "shop-pulse dev",
           `  data:       ${dataDir}  (broker log in broker/, Parquet in bronze/ and silver/)`,
+          `  history:    ${fresh && historyDays > 0 ? `${historyDays} days backfilled first (fresh data directory; --history-days 0 skips it)` : fresh ? "none (--history-days 0)" : "kept (not a fresh data directory)"}`,
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
@@ -73,12 +122,54 @@ const command = Command.make(
           "  stop:       Ctrl-C (run again to continue where it stopped)",
         ].join("\n"),
       )
+      const backfilled = fresh && historyDays > 0
+      if (backfilled) {
+        const bar = new ProgressBar("[history]")
+        const history = emptyStats()
+        const started = performance.now()
+        yield* Effect.scoped(
+          Effect.flatMap(brokerSink, (sink) =>
+            runGenerator(
+              {
+                seed,
+                eps: HISTORY_EPS,
+                badRate: 0.005,
+                dupRate: 0.005,
+                lateRate: 0.005,
+                backfillDays: historyDays,
+                catalog: loadCatalog(),
+                onBackfillProgress: (fraction, s) =>
+                  bar.update(fraction, `${s.records.toLocaleString("en-US")} events`),
+              },
+              sink,
+              history,
+            ),
+          ),
+        ).pipe(Effect.provideService(Broker, broker))
+        bar.done(
+          `${history.records.toLocaleString("en-US")} events of ${historyDays} days into events.raw (record time = event time)`,
+        )
+        const produced = performance.now()
+        logLine(
+          `[history] backfilled ${history.records} events in ${((produced - started) / 1000).toFixed(1)} s; processing them into the lake before the live shop starts`,
+        )
+        // The history goes through the stream processor alone first (it is the whole lake so far): gold and dbt
+        // then see every day complete from their first run, instead of recomputing days while they fill.
+        yield* Effect.scoped(runStreamProcessor({ availableNow: true, maxBatchRecords: 100_000, log: logLine })).pipe(
+          Effect.provideService(Broker, broker),
+          Effect.provide(Lake.layer),
+        )
+        logLine(
+          `[history] ${historyDays} days in Silver in ${((performance.now() - produced) / 1000).toFixed(1)} s; the live shop continues from now`,
+        )
+      }
       const stats = emptyStats()
       const generator = Effect.scoped(
         Effect.flatMap(brokerSink, (sink) =>
           runGenerator(
             {
-              seed,
+              // Not the history's seed: the same seed would repeat its event ids (a duplicate across days).
+              seed: seed + 1,
               eps,
               badRate: 0.005,
               dupRate: 0.005,
@@ -104,12 +195,27 @@ const command = Command.make(
         ),
       )
       // dbt and Superset never stop the dev process: they log a failure and the pipeline goes on.
-      const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, (line) => logLine(`${line}`))
+      // After a history the lake is complete already: the first build comes at once (the marts have 28 days soon).
+      const dbt =
+        dbtMs === 0
+          ? Effect.void
+          : dbtLoop(dataDir, dbtMs, (line) => logLine(`${line}`), backfilled ? { firstAfterMs: 1_000 } : {})
       const supersetRun = noSuperset ? Effect.void : supersetChild(8088, supersetHost)
+      const parts = 4 + (dbtMs === 0 ? 0 : 1) + (noSuperset ? 0 : 1)
       yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), supersetRun], {
         concurrency: "unbounded",
-      }).pipe(Effect.provideService(Broker, broker), Effect.provide(Lake.layer))
-    }),
+      }).pipe(
+        Effect.provideService(Broker, broker),
+        Effect.provide(Lake.layer),
+        Effect.onExit(() =>
+          Effect.sync(() =>
+            logLine(
+              `stopped: all ${parts} processes exited (generator, stream, gold, dashboard${dbtMs === 0 ? "" : ", dbt"}${noSuperset ? "" : ", superset"})`,
+            ),
+          ),
+        ),
+      )
+    }).pipe(Effect.scoped),
 ).pipe(
   Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor -> gold"),
 )

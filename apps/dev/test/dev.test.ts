@@ -29,7 +29,7 @@ const recordsInBroker = () =>
  */
 const runDevUntil = async (atLeast: number): Promise<number> => {
   const before = await recordsInBroker()
-  const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off"], {
+  const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off", "--history-days", "0"], {
     env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0", DASHBOARD_HOST: "" },
     stdout: "pipe",
     stderr: "pipe",

@@ -35,6 +35,10 @@ const command = Command.make(
       Flag.withDescription(
         "Events per second: paced in live mode (default 50); the average rate of a backfill (default 2)",
       ),
+      Flag.filter(
+        (n) => n > 0,
+        () => `must be a whole number above 0`,
+      ),
       Flag.optional,
     ),
     seed: Flag.Int("seed").pipe(
@@ -45,9 +49,20 @@ const command = Command.make(
       Flag.withDescription("Stop after this long, e.g. 90s, 10m, 2h"),
       Flag.optional,
     ),
-    maxEvents: Flag.Int("max-events").pipe(Flag.withDescription("Stop after this many records"), Flag.optional),
+    maxEvents: Flag.Int("max-events").pipe(
+      Flag.withDescription("Stop after this many records"),
+      Flag.filter(
+        (n) => n > 0,
+        () => `must be a whole number above 0`,
+      ),
+      Flag.optional,
+    ),
     backfillDays: Flag.Finite("backfill-days").pipe(
       Flag.withDescription("Generate this many days of history as fast as possible, record time = event time"),
+      Flag.filter(
+        (n) => n > 0,
+        () => `must be above 0 days`,
+      ),
       Flag.optional,
     ),
     end: Flag.String("end").pipe(

@@ -22,6 +22,8 @@ export interface GeneratorOptions {
   readonly catalog?: EventStreamOptions["catalog"]
   /** Progress lines every ~2 s (stderr). */
   readonly onProgress?: (line: string) => void
+  /** Backfill: after each batch, how much of the window is done (0..1) and the stats so far. */
+  readonly onBackfillProgress?: (fraction: number, stats: GeneratorStats) => void
 }
 
 const TICK_MS = 50
@@ -79,10 +81,24 @@ export const runGenerator = (
               batch.push(next.value)
             }
             done = batch.length < BACKFILL_BATCH
-            return sink.write(batch)
+            const last = batch.at(-1)
+            return sink
+              .write(batch)
+              .pipe(
+                Effect.tap(() =>
+                  Effect.sync(() =>
+                    options.onBackfillProgress?.(
+                      done || last === undefined
+                        ? 1
+                        : Math.min(1, Math.max(0, (last.timestamp - start) / (end - start))),
+                      stats,
+                    ),
+                  ),
+                ),
+              )
           }),
         )
-        report("backfill")
+        if (options.onBackfillProgress === undefined) report("backfill")
       }
       return stats
     }

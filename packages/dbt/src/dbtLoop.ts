@@ -6,10 +6,15 @@ import { hasPython } from "./dbtProject.ts"
 const chatty = /^(\d\d:\d\d:\d\d)?\s*$|\d+ of \d+ (START|OK|PASS)\b|Running with dbt|Registered adapter|Concurrency:/
 
 /**
- * `dbt build` every `intervalMs` over `dataDir` (the first after at most 30 s), for `bun run dev`. Says once and stops when Python is missing;
+ * `dbt build` every `intervalMs` over `dataDir` (the first after `firstAfterMs`, default at most 30 s), for `bun run dev`. Says once and stops when Python is missing;
  * a failed build is logged and retried next time, never stopping the caller. Runs until interrupted.
  */
-export const dbtLoop = (dataDir: string, intervalMs: number, log: (line: string) => void) =>
+export const dbtLoop = (
+  dataDir: string,
+  intervalMs: number,
+  log: (line: string) => void,
+  options: { readonly firstAfterMs?: number } = {},
+) =>
   Effect.gen(function* () {
     if (!hasPython()) {
       log("[dbt] python3 not found: the periodic dbt build is off (install Python 3.11+ for the dbt marts)")
@@ -17,7 +22,7 @@ export const dbtLoop = (dataDir: string, intervalMs: number, log: (line: string)
     }
     const dbt = yield* Dbt
     // Let the first events reach Silver before the first build (and keep short dev runs free of dbt).
-    yield* Effect.sleep(Math.min(intervalMs, 30_000))
+    yield* Effect.sleep(options.firstAfterMs ?? Math.min(intervalMs, 30_000))
     for (;;) {
       yield* dbt
         .run(["build"], dataDir, (line) => {

@@ -1,4 +1,7 @@
+export * from "./flags.ts"
 export * from "./listen.ts"
 export * from "./logLine.ts"
+export * from "./pidLock.ts"
+export * from "./progressBar.ts"
 export * from "./runCli.ts"
 export * from "./UsageError.ts"
