@@ -1,6 +1,6 @@
 import { ByteWriter, parquetWrite } from "hyparquet-writer"
 import { snappyCompressor } from "hysnappy"
-import { columnValues, parquetSchemaOf, type TableSchema } from "./TableSchema.ts"
+import { type Column, columnOfRows, columnValues, parquetSchemaOf, type TableSchema } from "./TableSchema.ts"
 
 /** One WebAssembly instance for the process: creating one per call costs more than it saves. */
 const snappyCompress = snappyCompressor()
@@ -23,13 +23,7 @@ export const encodeParquet = (
   table: TableSchema,
   rows: ReadonlyArray<Record<string, unknown>>,
   options: EncodeOptions = {},
-): Uint8Array =>
-  encodeParquetColumns(
-    table,
-    new Map(table.columns.map((c) => [c.name, rows.map((r) => r[c.name])])),
-    rows.length,
-    options,
-  )
+): Uint8Array => writeColumns(table, (c) => columnOfRows(c, rows), options)
 
 /** Encodes whole columns (values in the lake's convention: numbers for cents and ms) as one Parquet file. */
 export const encodeParquetColumns = (
@@ -37,6 +31,13 @@ export const encodeParquetColumns = (
   columns: ReadonlyMap<string, Array<unknown>>,
   rowCount: number,
   options: EncodeOptions = {},
+): Uint8Array =>
+  writeColumns(table, (c) => columnValues(c, columns.get(c.name) ?? new Array(rowCount).fill(null)), options)
+
+const writeColumns = (
+  table: TableSchema,
+  valuesOf: (c: Column) => Array<unknown>,
+  options: EncodeOptions,
 ): Uint8Array => {
   // Sized up front: the writer doubles by copying, and most files are a few MB.
   const writer = new ByteWriter(4 * 1024 * 1024)
@@ -45,7 +46,7 @@ export const encodeParquetColumns = (
     schema: parquetSchemaOf(table),
     columnData: table.columns.map((c) => ({
       name: c.name,
-      data: columnValues(c, columns.get(c.name) ?? new Array(rowCount).fill(null)) as Array<never>,
+      data: valuesOf(c) as Array<never>,
       nullable: c.nullable,
       ...(c.unique === true ? { encoding: "PLAIN" as const } : {}),
     })),
