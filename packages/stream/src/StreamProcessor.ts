@@ -153,6 +153,26 @@ export const runStreamProcessor = (options: StreamOptions) =>
 
     const ownBatch = (topic: string, partition: number) => topic === TOPIC_RAW && owned.has(partition)
 
+    /** `lake.withCommitLock`, timed into the metrics (what cross-worker exactness costs). */
+    const withCommitLock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const asked = performance.now()
+        return lake.withCommitLock(
+          Effect.suspend(() => {
+            const got = performance.now()
+            metrics.commitLock.taken++
+            metrics.commitLock.waitMs += got - asked
+            return effect.pipe(
+              Effect.ensuring(
+                Effect.sync(() => {
+                  metrics.commitLock.heldMs += performance.now() - got
+                }),
+              ),
+            )
+          }),
+        )
+      })
+
     /** Routes and stages a batch; records whose rows the lake refuses go to the DLQ instead, and it stages again. */
     const routeAndStage = Effect.fn("StreamProcessor.routeAndStage")(function* (
       partition: number,
@@ -208,7 +228,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
       const judged = judgeBatch(records, options.validate ?? {})
       // Every event date of the batch loaded from Silver first, so dedup never answers from a partial memory.
       const dates = eventDatesOf(judged)
-      yield* lake.withCommitLock(
+      yield* withCommitLock(
         Effect.gen(function* () {
           yield* silverIds.catchUp(ownBatch)
           yield* silverIds.load(dedup.needs(dates))
@@ -231,7 +251,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
           dlq.map((d) => ({ key: dlqKey(d), value: dlqTopicValue(d, dlqMaxBytes) })),
         )
       }
-      yield* lake.withCommitLock(
+      yield* withCommitLock(
         Effect.gen(function* () {
           // Another process may have committed a copy of one of our events since we routed: route again.
           yield* silverIds.catchUp(ownBatch)
@@ -310,7 +330,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
       }
     }
     yield* refreshLag(true)
-    yield* lake.withCommitLock(silverIds.catchUp(ownBatch))
+    yield* withCommitLock(silverIds.catchUp(ownBatch))
     metrics.totals = silverIds.totals.snapshot()
     metrics.writeTo(metricsPath)
     log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
