@@ -4,7 +4,6 @@ import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
-import { refreshDailyFacts, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runWorkers, splitPartitions } from "./workers.ts"
@@ -51,10 +50,14 @@ const command = Command.make(
         String(batchMs),
       ]
       // With --available-now, the gold step runs once after the stream has caught up (not in each worker).
+      // Imported only here: a worker never runs gold, and DuckDB's module costs each process ~250 ms and 20 MB.
       const goldOnce = Effect.gen(function* () {
-        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data"))
+        const { refreshDailyFacts, Warehouse } = yield* Effect.promise(() => import("@shop/warehouse"))
+        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data")).pipe(
+          Effect.provide(Warehouse.layer),
+        )
         logLine(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}`)
-      }).pipe(Effect.provide(Warehouse.layer))
+      })
       if (workers > 1 && Option.isNone(partitions)) {
         const broker = yield* Broker
         yield* ensureDefaultTopics
