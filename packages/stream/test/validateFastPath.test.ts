@@ -1,8 +1,11 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { EVENT_TYPES, validate } from "@shop/contract"
 import { makeEventStream, Random } from "@shop/generator"
 // Internal to the contract package (not its public face): the spec reads it directly.
 import { FAST_PATH_FOR, fastPathStale, fastWireCheck, fingerprintHash } from "../../contract/src/fastPath.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const RECORD_TS = Date.parse("2026-11-20T12:00:00Z")
 const random = new Random(17)
