@@ -23,18 +23,32 @@ const recordsInBroker = () =>
     }).pipe(Effect.provide(layerEmbeddedAt(join(dataDir, "broker")))),
   )
 
+/** Records the stream processor has committed to the lake so far (0 before its first batch). */
+const committedByStream = () => {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, "_metrics", "stream.json"), "utf8")).totals.records as number
+  } catch {
+    return 0
+  }
+}
+
 /**
- * Runs `bun run dev` until the broker holds `atLeast` more records than before (not for a fixed time: a busy
- * machine starts it slower), stops it with Ctrl-C (SIGINT), returns how many records it says it sent.
+ * Runs `bun run dev` until the broker holds `atLeast` more records than before and the stream processor has
+ * committed some of them (not for a fixed time: a busy machine starts it slower), stops it with Ctrl-C
+ * (SIGINT), returns how many records it says it sent.
  */
 const runDevUntil = async (atLeast: number): Promise<number> => {
   const before = await recordsInBroker()
+  const committedBefore = committedByStream()
   const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off", "--history-days", "0"], {
     env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0", DASHBOARD_HOST: "" },
     stdout: "pipe",
     stderr: "pipe",
   })
-  for (const deadline = Date.now() + 40_000; (await recordsInBroker()) - before < atLeast; ) {
+  for (
+    const deadline = Date.now() + 60_000;
+    (await recordsInBroker()) - before < atLeast || committedByStream() <= committedBefore;
+  ) {
     if (Date.now() > deadline || proc.exitCode !== null) break
     await Bun.sleep(100)
   }
