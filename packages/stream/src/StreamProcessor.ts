@@ -1,15 +1,16 @@
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord, ensureDefaultTopics } from "@shop/broker"
-import { type DlqError, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
+import { type DlqError, type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError, type Row, type StagedBatch } from "@shop/lake"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
 import { DlqOutbox, dlqKey, dlqTopicValue } from "./DlqOutbox.ts"
 import { eventDatesOf, type JudgedRecord, judgeBatch, type RoutedBatch, routeBatch } from "./routeBatch.ts"
 import { SilverIds } from "./SilverIds.ts"
 import { NotCaughtUp, RecordsLost, type StreamError } from "./StreamErrors.ts"
 import { StreamMetrics } from "./StreamMetrics.ts"
+import { untilBrokerBack } from "./untilBrokerBack.ts"
 
 export interface StreamOptions {
   /** Process what `events.raw` holds now, then return; otherwise run until interrupted. */
@@ -30,6 +31,8 @@ export interface StreamOptions {
   readonly onBatch?: (metrics: StreamMetrics) => void
   /** Bytes a record of events.dlq may have at most once encoded (default: what the broker takes, less room for framing). */
   readonly dlqRecordMaxBytes?: number
+  /** How long the processor waits for an unreachable broker before it stops (default 5 minutes). */
+  readonly brokerOutageLimitMs?: number
 }
 
 /** Records between two forced garbage collections (see the main loop). */
@@ -81,11 +84,13 @@ export const runStreamProcessor = (options: StreamOptions) =>
     /** Per owned partition: source offsets whose DLQ record a crashed run already put on events.dlq. */
     const dlqDone = new Map<number, Set<number>>()
 
-    yield* ensureDefaultTopics
+    /** Every broker call of the processor rides out an outage (a broker restart): see untilBrokerBack. */
+    const retried = (what: string) => untilBrokerBack(what, log, options.brokerOutageLimitMs)
+    yield* ensureDefaultTopics.pipe(retried("checking the topics"))
     // Asked of the broker (Kafka: the topic's max.message.bytes), so a DLQ record can never be refused for size.
     const dlqMaxBytes = Math.min(
       options.dlqRecordMaxBytes ?? Number.POSITIVE_INFINITY,
-      (yield* broker.maxRecordBytes(TOPIC_DLQ)) - DLQ_KEY_ROOM_BYTES,
+      (yield* broker.maxRecordBytes(TOPIC_DLQ).pipe(retried(`the record limit of ${TOPIC_DLQ}`))) - DLQ_KEY_ROOM_BYTES,
     )
     const consumer = yield* broker.consumer({
       groupId,
@@ -106,8 +111,11 @@ export const runStreamProcessor = (options: StreamOptions) =>
       if (fresh.length === 0) return fresh
       const report = yield* lake.recover(TOPIC_RAW, fresh)
       const committed = yield* lake.committedOffsets(TOPIC_RAW)
-      const starts = yield* broker.startOffsets(TOPIC_RAW)
-      const ends = targets === undefined ? [] : yield* broker.endOffsets(TOPIC_RAW)
+      const starts = yield* broker.startOffsets(TOPIC_RAW).pipe(retried(`the start offsets of ${TOPIC_RAW}`))
+      const ends =
+        targets === undefined
+          ? []
+          : yield* broker.endOffsets(TOPIC_RAW).pipe(retried(`the end offsets of ${TOPIC_RAW}`))
       let repeats = 0
       for (const p of fresh) {
         const c = committed.find((o) => o.partition === p)
@@ -130,7 +138,9 @@ export const runStreamProcessor = (options: StreamOptions) =>
         yield* consumer.seek({ topic: TOPIC_RAW, partition: p, offset })
         positions.set(p, offset)
         owned.add(p)
-        const done = yield* outbox.alreadyProduced(p, offset, groupId)
+        const done = yield* outbox
+          .alreadyProduced(p, offset, groupId)
+          .pipe(retried(`checking what an interrupted batch of partition ${p} left on ${TOPIC_DLQ}`))
         dlqDone.set(p, done)
         repeats += done.size
       }
@@ -223,6 +233,40 @@ export const runStreamProcessor = (options: StreamOptions) =>
       }
     })
 
+    /**
+     * A batch's DLQ records onto events.dlq, exactly once. Noted durably first, so a restart after a crash skips
+     * what reached events.dlq. A produce that fails while the broker is away may still have written some of
+     * them: before sending again, the same check as after a crash says which, and only the rest is sent.
+     */
+    const produceDlq = Effect.fn("StreamProcessor.produceDlq")(function* (
+      partition: number,
+      records: ReadonlyArray<ConsumedRecord>,
+      dlq: ReadonlyArray<DlqRecord>,
+    ) {
+      const from = records[0]!.offset
+      yield* outbox.note(partition, {
+        from,
+        to: records.at(-1)!.offset,
+        dlqEnds: yield* broker.endOffsets(TOPIC_DLQ).pipe(retried(`the end offsets of ${TOPIC_DLQ}`)),
+      })
+      let toSend = dlq
+      for (;;) {
+        const sent = yield* Effect.result(
+          broker.produce(
+            TOPIC_DLQ,
+            toSend.map((d) => ({ key: dlqKey(d), value: dlqTopicValue(d, dlqMaxBytes) })),
+          ),
+        )
+        if (Result.isSuccess(sent)) return
+        if (sent.failure._tag !== "BrokerUnavailable") return yield* sent.failure
+        const done = yield* outbox
+          .alreadyProduced(partition, from, groupId)
+          .pipe(retried(`producing ${toSend.length} DLQ records of partition ${partition} (${sent.failure.message})`))
+        toSend = toSend.filter((d) => !done.has(d.source.offset))
+        if (toSend.length === 0) return
+      }
+    })
+
     const commitPartition = Effect.fn("StreamProcessor.commitPartition")(function* (
       partition: number,
       records: ReadonlyArray<ConsumedRecord>,
@@ -247,18 +291,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
 
       const done = dlqDone.get(partition)
       const dlq = routed.dlq.filter((d) => done === undefined || !done.has(d.source.offset))
-      if (dlq.length > 0) {
-        // Noted durably first, so a restart after a crash here skips what reached events.dlq (exactly once).
-        yield* outbox.note(partition, {
-          from: records[0]!.offset,
-          to: records.at(-1)!.offset,
-          dlqEnds: yield* broker.endOffsets(TOPIC_DLQ),
-        })
-        yield* broker.produce(
-          TOPIC_DLQ,
-          dlq.map((d) => ({ key: dlqKey(d), value: dlqTopicValue(d, dlqMaxBytes) })),
-        )
-      }
+      if (dlq.length > 0) yield* produceDlq(partition, records, dlq)
       yield* silverIds.catchUp(ownBatch)
       yield* withCommitLock(
         Effect.gen(function* () {
@@ -276,7 +309,9 @@ export const runStreamProcessor = (options: StreamOptions) =>
       dedup.evictIdleDays()
       const last = records.at(-1)!.offset
       positions.set(partition, last + 1)
-      yield* consumer.commit([{ topic: TOPIC_RAW, partition, offset: last + 1 }])
+      yield* consumer
+        .commit([{ topic: TOPIC_RAW, partition, offset: last + 1 }])
+        .pipe(retried(`committing the offset of partition ${partition}`))
       metrics.addBatch(routed.counts)
       metrics.totals = silverIds.totals.snapshot()
       if (routed.newestEventTs !== null && (metrics.newestEventTs ?? 0) < routed.newestEventTs) {
@@ -290,7 +325,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const refreshLag = Effect.fn("StreamProcessor.refreshLag")(function* (force: boolean) {
       if (!force && Date.now() - lastLag < 1_000) return
       lastLag = Date.now()
-      const ends = yield* broker.endOffsets(TOPIC_RAW)
+      const ends = yield* broker.endOffsets(TOPIC_RAW).pipe(retried(`the end offsets of ${TOPIC_RAW}`))
       metrics.partitions = ends
         .filter((e) => owned.has(e.partition))
         .map((e) => {
