@@ -1,8 +1,5 @@
-import { type BrokerError, BrokerUnavailable } from "@shop/broker"
+import { BROKER_OUTAGE_LIMIT_MS, type BrokerError, BrokerUnavailable } from "@shop/broker"
 import { Duration, Effect, Schedule } from "effect"
-
-/** How long the processor waits for an unreachable broker before it stops with a clear error (default 5 min). */
-export const BROKER_OUTAGE_LIMIT_MS = 5 * 60_000
 
 /**
  * Runs a broker call again while the broker is unreachable (a restart, a network blip), 0.5 s doubling to 5 s

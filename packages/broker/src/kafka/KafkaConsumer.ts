@@ -1,7 +1,13 @@
 import { Effect, Schedule, type Scope } from "effect"
 import type { Kafka } from "kafkajs"
 import type { ConsumedRecord, Consumer, ConsumerOptions, PartitionOffset } from "../Broker.ts"
-import { type BrokerError, BrokerUnavailable, GroupBusy, PartitionNotFound } from "../BrokerError.ts"
+import {
+  BROKER_OUTAGE_LIMIT_MS,
+  type BrokerError,
+  BrokerUnavailable,
+  GroupBusy,
+  PartitionNotFound,
+} from "../BrokerError.ts"
 import { toBrokerError } from "./kafkaErrors.ts"
 import { PollBridge } from "./PollBridge.ts"
 import { staticAssigner } from "./staticAssigner.ts"
@@ -74,13 +80,15 @@ export const makeKafkaConsumer = (
       assigned = next
       hasJoined = true
       restarts = 0
+      awaySince = undefined
       joined?.()
     })
     // kafkajs gives up on a consumer for good (CRASH, restart false) when it finds no group coordinator because
     // no broker answers, e.g. during a broker restart (seen in the kafka step: "Crash: KafkaJSNonRetriableError:
     // Failed to find group coordinator", after which the processor read nothing more). Such a crash is a broker
     // that is away, not a wrong request: the consumer is started again (GROUP_JOIN then re-seeks every kept
-    // partition to where poll left it), a line each time, for at most 30 attempts 2 s apart between joins.
+    // partition to where poll left it), a line each time, 2 s apart, for as long as the stream processor waits for
+    // its other broker calls (BROKER_OUTAGE_LIMIT_MS, 5 min) between joins.
     const UNREACHABLE = new Set([
       "KafkaJSGroupCoordinatorNotFound",
       "KafkaJSConnectionError",
@@ -88,6 +96,7 @@ export const makeKafkaConsumer = (
       "KafkaJSBrokerNotFound",
     ])
     let restarts = 0
+    let awaySince: number | undefined
     const fail = (e: unknown) => {
       failure = toBrokerError(`consumer of group ${groupId}`, e, opts.topics[0])
       bridge.wakeAll()
@@ -96,10 +105,11 @@ export const makeKafkaConsumer = (
     consumer.on(consumer.events.CRASH, (event) => {
       if (event.payload.restart || closing) return
       const error = event.payload.error as { name?: string; message?: string }
-      if (hasJoined && UNREACHABLE.has(error.name ?? "") && restarts < 30) {
+      awaySince ??= Date.now()
+      if (hasJoined && UNREACHABLE.has(error.name ?? "") && Date.now() - awaySince < BROKER_OUTAGE_LIMIT_MS) {
         restarts++
         process.stderr.write(
-          `[kafka] consumer group ${groupId}: ${error.message ?? error.name} (no broker answers); starting the consumer again in 2 s, attempt ${restarts} of 30\n`,
+          `[kafka] consumer group ${groupId}: ${error.message ?? error.name} (no broker answers); starting the consumer again in 2 s, attempt ${restarts} (gives up ${Math.round(BROKER_OUTAGE_LIMIT_MS / 60_000)} min after the broker went away)\n`,
         )
         setTimeout(() => {
           if (!closing) start().catch(fail)
