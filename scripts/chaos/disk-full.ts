@@ -31,7 +31,7 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { ensurePythonEnv } from "../pythonEnv.ts"
+import { ensurePythonEnv } from "../../packages/python-env/src/index.ts"
 
 const repo = resolve(import.meta.dir, "../..")
 const { values: args } = parseArgs({

@@ -1,4 +1,5 @@
 import { join } from "node:path"
+import { forwardLines } from "@shop/runtime"
 import { Effect } from "effect"
 
 /** The child's command line. */
@@ -41,17 +42,6 @@ export const supersetLines = (write: (line: string) => void) => {
   }
 }
 
-const forward = async (stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) => {
-  const decoder = new TextDecoder()
-  let rest = ""
-  for await (const chunk of stream) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n")
-    rest = lines.pop() ?? ""
-    for (const line of lines) onLine(line)
-  }
-  if (rest !== "") onLine(rest)
-}
-
 /**
  * `bun run superset` as a child process of `bun run dev`: its own process because the first run spends minutes
  * in pip, and a Superset problem (no python3, a busy port) is logged without stopping the pipeline. Its output
@@ -70,7 +60,7 @@ export const supersetChild = (port: number, host: string) =>
     (child) =>
       Effect.promise(async () => {
         const out = supersetLines((line) => process.stderr.write(`${line}\n`))
-        await Promise.all([forward(child.stdout, out.line), forward(child.stderr, out.line)])
+        await Promise.all([forwardLines(child.stdout, out.line), forwardLines(child.stderr, out.line)])
         return child.exited
       }).pipe(
         Effect.tap((code) =>

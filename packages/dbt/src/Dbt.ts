@@ -1,3 +1,4 @@
+import { forwardLines } from "@shop/runtime"
 import { Context, Effect, Layer, Schema } from "effect"
 import { DBT_CLI, hasPython } from "./dbtProject.ts"
 
@@ -71,15 +72,4 @@ export class Dbt extends Context.Service<
         }),
     }),
   )
-}
-
-const forwardLines = async (stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) => {
-  const decoder = new TextDecoder()
-  let rest = ""
-  for await (const chunk of stream) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n")
-    rest = lines.pop() ?? ""
-    for (const line of lines) onLine(line)
-  }
-  if (rest !== "") onLine(rest)
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { ensurePythonEnv, repoRoot } from "../../../scripts/pythonEnv.ts"
+import { ensurePythonEnv, repoRoot } from "@shop/python-env"
 
 /** The dbt project (models, seeds, tests, profiles.yml) at the repo's top level. */
 export const DBT_PROJECT_DIR = join(repoRoot, "dbt")

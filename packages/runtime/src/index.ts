@@ -1,4 +1,5 @@
 export * from "./flags.ts"
+export * from "./forwardLines.ts"
 export * from "./listen.ts"
 export * from "./logLine.ts"
 export * from "./pidLock.ts"

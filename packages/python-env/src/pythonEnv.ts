@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 
-export const repoRoot = resolve(import.meta.dir, "..")
+export const repoRoot = resolve(import.meta.dir, "../../..")
 
 const run = (cmd: ReadonlyArray<string>): void => {
   const proc = Bun.spawnSync([...cmd], { stdout: "inherit", stderr: "inherit" })

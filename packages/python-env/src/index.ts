@@ -1,0 +1,1 @@
+export { ensurePythonEnv, repoRoot } from "./pythonEnv.ts"
