@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test"
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
@@ -13,7 +14,8 @@ import { DuckDBInstance } from "@duckdb/node-api"
  */
 const enabled = process.env.FIRST_RUN_SPEC === "1"
 const dataDir = mkdtempSync(join(tmpdir(), "dev-first-run-"))
-afterAll(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }))
+// A 28-day lake is thousands of files: removing it can outlast the default 5 s of a hook on a busy machine.
+afterAll(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }), 120_000)
 const main = join(import.meta.dir, "..", "src", "main.ts")
 /** The goal is 90 s; on a machine busy with other work it may be raised (FIRST_RUN_BUDGET_S) to see the figure. */
 const BUDGET_MS = Number(process.env.FIRST_RUN_BUDGET_S ?? 90) * 1000
