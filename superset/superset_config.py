@@ -36,9 +36,12 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Superset's own metadata in SQLite: gunicorn's workers and threads write it at once (logs, key-value cache),
+# and SQLite's default 5 s wait for its write lock ran out on a loaded 2-core machine ("database is locked" in
+# the browser suite). Wait up to 60 s instead; production sets SUPERSET_DATABASE_URI to Postgres.
 SQLALCHEMY_DATABASE_URI = os.environ.get(
     "SUPERSET_DATABASE_URI",
-    f"sqlite:///{os.path.join(SUPERSET_HOME, 'superset.db')}?check_same_thread=false",
+    f"sqlite:///{os.path.join(SUPERSET_HOME, 'superset.db')}?check_same_thread=false&timeout=60",
 )
 
 # Every dashboard query reads the lake now: "Right now" refreshes every 10 s and the files change under it.
@@ -47,12 +50,29 @@ SUPERSET_DASHBOARD_PERIODICAL_REFRESH_LIMIT = 0
 ROW_LIMIT = 50_000
 SUPERSET_WEBSERVER_TIMEOUT = 120
 
-# The shop has no example data and no telemetry off the machine.
+# The shop has no example data and no telemetry off the machine. Superset 6.1's menu renders a Scarf pixel
+# (https://apachesuperset.gateway.scarf.sh/pixel/...) whatever SCARF_ANALYTICS says, so every page also gets a
+# Content-Security-Policy that lets images, scripts and connections go to this server only (the browser never
+# makes the call). Behind HTTPS, Talisman sets the same policy (TALISMAN_CONFIG below, without Scarf).
 SUPERSET_LOAD_EXAMPLES = False
 SCARF_ANALYTICS = False
+os.environ["SCARF_ANALYTICS"] = "false"
+LOCAL_ONLY_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'"
+)
+
+
+def FLASK_APP_MUTATOR(app):  # noqa: N802 (Superset's name)
+    @app.after_request
+    def _local_only(response):
+        response.headers.setdefault("Content-Security-Policy", LOCAL_ONLY_CSP)
+        return response
 
 # Plain http on localhost (dev, compose); SUPERSET_TLS=true behind HTTPS turns on CSP headers and secure cookies.
 TALISMAN_ENABLED = os.environ.get("SUPERSET_TLS") == "true"
+TALISMAN_CONFIG = {"content_security_policy": LOCAL_ONLY_CSP, "force_https": False}
 SESSION_COOKIE_SECURE = os.environ.get("SUPERSET_TLS") == "true"
 
 # In-memory DuckDB connections get the lake's views when they open (see shop_lake.py).

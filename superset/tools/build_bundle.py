@@ -73,6 +73,8 @@ from cohort_retention where cohort_type = 'first_visit'""",
        count(distinct s.user_key)::BIGINT as users
 from fct_sessions s join dim_user u using (user_key)
 group by all""",
+    # The newest event time in the lake: what every daily dashboard is "as of" (its last day is partial).
+    "data_as_of": "select max(event_ts) as newest_event from all_events",
     "sku_360": """select sku, name, category, price as list_price, product_views as views, cart_adds as carts, orders, units_sold,
        revenue, returned_units, round(orders / nullif(product_views, 0), 4)::DOUBLE as view_to_order_rate
 from dim_sku_360""",
@@ -102,7 +104,14 @@ def no_time_filter(col: str) -> list[dict[str, Any]]:
     ]
 
 
+# Money as a shop owner reads it ($1,234.50), rates as percentages, days as days.
+CURRENCY = {"symbol": "USD", "symbolPosition": "prefix"}
+DAY_FORMAT = "%b %-d"  # "Dec 1", never "December" for the first of a month (smart_date does that)
+TIME_FORMAT = {"P1D": DAY_FORMAT, "PT1M": "%H:%M"}
+
+
 def timeseries(viz: str, x: str, metrics: list[dict[str, Any]], grain: str, **extra: Any) -> dict[str, Any]:
+    money = extra.pop("money", False)
     return {
         "viz_type": viz,
         "x_axis": x,
@@ -116,14 +125,19 @@ def timeseries(viz: str, x: str, metrics: list[dict[str, Any]], grain: str, **ex
         "legendOrientation": "top",
         "rich_tooltip": True,
         "x_axis_sort_asc": True,
-        "x_axis_time_format": "smart_date",
+        "x_axis_time_format": TIME_FORMAT[grain],
+        "tooltipTimeFormat": TIME_FORMAT[grain],
         "truncateYAxis": False,
         "y_axis_bounds": [None, None],
+        # A line of one day (the first day of a shop) is one point: markers make it visible.
+        **({"markerEnabled": True, "markerSize": 6} if viz == "echarts_timeseries_line" else {}),
+        **({"currency_format": CURRENCY, "y_axis_format": MONEY} if money else {}),
         **extra,
     }
 
 
 def categorical_bar(x: str, metrics: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    money = extra.pop("money", False)
     return {
         "viz_type": "echarts_timeseries_bar",
         "x_axis": x,
@@ -134,6 +148,7 @@ def categorical_bar(x: str, metrics: list[dict[str, Any]], **extra: Any) -> dict
         "show_legend": len(metrics) > 1,
         "rich_tooltip": True,
         "y_axis_bounds": [None, None],
+        **({"currency_format": CURRENCY, "y_axis_format": MONEY} if money else {}),
         **extra,
     }
 
@@ -145,8 +160,23 @@ def big_number_total(m: dict[str, Any], subheader: str, fmt: str = "SMART_NUMBER
         "adhoc_filters": [],
         "subheader": subheader,
         "y_axis_format": fmt,
+        **({"currency_format": CURRENCY} if fmt == MONEY else {}),
         "header_font_size": 0.4,
         "subheader_font_size": 0.15,
+    }
+
+
+def as_of_number() -> dict[str, Any]:
+    """The newest event time of the lake as a big number: what the daily numbers beside it are as of."""
+    return {
+        "viz_type": "big_number_total",
+        "metric": metric("newest event", "MAX(newest_event)"),
+        "adhoc_filters": [],
+        "subheader": "newest event (UTC); the last day is partial until midnight",
+        "force_timestamp_formatting": True,
+        "time_format": "%b %-d, %Y %H:%M",
+        "header_font_size": 0.3,
+        "subheader_font_size": 0.125,
     }
 
 
@@ -160,13 +190,22 @@ def big_number_trend(m: dict[str, Any], x: str, grain: str, fmt: str = "SMART_NU
         "show_trend_line": True,
         "start_y_axis_at_zero": True,
         "y_axis_format": fmt,
+        **({"currency_format": CURRENCY} if fmt == MONEY else {}),
         "header_font_size": 0.4,
         "subheader_font_size": 0.15,
-        "time_format": "smart_date",
+        # The number is the newest day's (or minute's): say which, so a partial day reads as one.
+        "show_timestamp": True,
+        "time_format": "%b %-d, %Y" if grain == "P1D" else "%H:%M",
     }
 
 
 def table_raw(columns: list[str], order_by: str, limit: int = 1000) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for c in columns:
+        if c in MONEY_COLUMNS:
+            config[c] = {"d3NumberFormat": MONEY, "currencyFormat": CURRENCY}
+        elif c in RATE_COLUMNS:
+            config[c] = {"d3NumberFormat": PCT}
     return {
         "viz_type": "table",
         "query_mode": "raw",
@@ -178,11 +217,43 @@ def table_raw(columns: list[str], order_by: str, limit: int = 1000) -> dict[str,
         "table_timestamp_format": "smart_date",
         "include_search": True,
         "show_cell_bars": True,
+        "column_config": config,
     }
 
 
-MONEY = "$,.2f"
+MONEY = ",.2f"
 PCT = ".1%"
+MONEY_COLUMNS = {"gmv", "discounts", "net_revenue", "total_collected", "refunds", "revenue", "list_price", "price"}
+RATE_COLUMNS = {"view_to_order_rate", "retention_rate", "conversion_rate", "dlq_share"}
+
+# Readable names of the columns charts show (headers, axes, legends); others get theirs from the column name.
+VERBOSE = {
+    "event_date": "Day (UTC)",
+    "session_date": "Day (UTC)",
+    "minute": "Minute (UTC)",
+    "event_type": "Event type",
+    "utm_source": "UTM source",
+    "length": "Session length",
+    "cohort": "Cohort (week of first visit)",
+    "week_number": "Weeks since first visit",
+    "user_type": "New or returning",
+    "name": "Product",
+    "sku": "SKU",
+    "list_price": "List price",
+    "views": "Product views",
+    "carts": "Cart adds",
+    "units_sold": "Units sold",
+    "returned_units": "Returned units",
+    "view_to_order_rate": "View-to-order rate",
+    "gmv": "GMV",
+    "dlq_records": "DLQ records",
+    "dlq_share": "DLQ share",
+    "newest_event": "Newest event",
+}
+
+
+def verbose(col: str) -> str:
+    return VERBOSE.get(col) or col.replace("_", " ").capitalize()
 s = metric
 
 
@@ -192,6 +263,12 @@ def sum_(col: str, label: str | None = None) -> dict[str, Any]:
 
 # --- dashboards: title -> (slug, refresh seconds, rows of (chart key, title, dataset, width, params)) ---------
 Chart = tuple[str, str, str, int, dict[str, Any]]
+
+# A text beside the "as of" number: days are UTC, the last one is partial (a chart with key "markdown:...").
+MARKDOWN_PARTIAL: Chart = (
+    "markdown:partial-day", "", "", 9,
+    {"viz_type": "markdown", "code": "**Days are UTC.** The newest day is *today so far*: partial until midnight."},
+)
 
 DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
     (
@@ -224,7 +301,7 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                  timeseries("echarts_timeseries_bar", "minute", [sum_("orders")], "PT1M")),
                 ("rt_revenue_per_minute", "Net revenue per minute", "rt_minutes", 4,
                  timeseries("echarts_timeseries_line", "minute", [sum_("net_revenue", "net revenue")], "PT1M",
-                            y_axis_format=MONEY)),
+                            money=True)),
                 ("rt_dlq_per_minute", "DLQ records per minute", "rt_minutes", 4,
                  timeseries("echarts_timeseries_bar", "minute", [sum_("dlq_records", "DLQ records")], "PT1M")),
             ],
@@ -246,34 +323,35 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
         0,
         [
             [
-                ("db_net_revenue", "Net revenue per day", "daily_revenue", 3,
+                ("db_as_of", "Data as of", "data_as_of", 3, as_of_number()),
+                ("db_net_revenue", "Net revenue, newest day (partial if today)", "daily_revenue", 3,
                  big_number_trend(sum_("net_revenue", "net revenue"), "event_date", "P1D", MONEY)),
-                ("db_orders", "Orders per day", "daily_revenue", 3,
+                ("db_orders", "Orders, newest day (partial if today)", "daily_revenue", 2,
                  big_number_trend(sum_("orders"), "event_date", "P1D")),
-                ("db_aov_total", "Average order value (all days)", "daily_revenue", 3,
+                ("db_aov_total", "Average order value (all days)", "daily_revenue", 2,
                  big_number_total(s("AOV", "SUM(net_revenue) / NULLIF(SUM(orders), 0)"), "net revenue / orders", MONEY)),
-                ("db_refunds_total", "Refunds (all days)", "daily_revenue", 3,
+                ("db_refunds_total", "Refunds (all days)", "daily_revenue", 2,
                  big_number_total(sum_("refunds"), "refunded to customers", MONEY)),
             ],
             [
                 ("db_revenue", "Revenue", "daily_revenue", 8,
                  timeseries("echarts_timeseries_line", "event_date",
                             [sum_("gmv", "GMV"), sum_("net_revenue", "net revenue"), sum_("total_collected", "total collected"),
-                             sum_("refunds")], "P1D", y_axis_format=MONEY)),
+                             sum_("refunds")], "P1D", money=True)),
                 ("db_aov", "Average order value", "daily_revenue", 4,
                  timeseries("echarts_timeseries_line", "event_date",
-                            [s("AOV", "SUM(net_revenue) / NULLIF(SUM(orders), 0)")], "P1D", y_axis_format=MONEY)),
+                            [s("AOV", "SUM(net_revenue) / NULLIF(SUM(orders), 0)")], "P1D", money=True)),
             ],
             [
                 ("db_orders_units", "Orders and units", "daily_revenue", 6,
                  timeseries("echarts_timeseries_bar", "event_date", [sum_("orders"), sum_("units")], "P1D")),
                 ("db_refunds", "Refunds", "daily_revenue", 6,
-                 timeseries("echarts_timeseries_bar", "event_date", [sum_("refunds")], "P1D", y_axis_format=MONEY)),
+                 timeseries("echarts_timeseries_bar", "event_date", [sum_("refunds")], "P1D", money=True)),
             ],
             [
                 ("db_revenue_by_category", "Revenue by category", "daily_revenue_by_category", 12,
                  timeseries("echarts_timeseries_bar", "event_date", [sum_("revenue")], "P1D",
-                            groupby=["category"], stack="Stack", y_axis_format=MONEY)),
+                            groupby=["category"], stack="Stack", money=True)),
             ],
         ],
     ),
@@ -282,6 +360,10 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
         "funnel-sessions",
         0,
         [
+            [
+                ("fs_as_of", "Data as of", "data_as_of", 3, as_of_number()),
+                MARKDOWN_PARTIAL,
+            ],
             [
                 ("fs_funnel", "Funnel (all days)", "funnel_steps", 5,
                  {"viz_type": "funnel", "groupby": ["step"], "metric": sum_("sessions"), "adhoc_filters": [],
@@ -321,10 +403,14 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
         0,
         [
             [
+                ("cu_as_of", "Data as of", "data_as_of", 3, as_of_number()),
+                MARKDOWN_PARTIAL,
+            ],
+            [
                 ("cu_active_users", "Active users (DAU, WAU, MAU)", "active_users", 8,
                  timeseries("echarts_timeseries_line", "event_date",
                             [s("DAU", "MAX(dau)"), s("WAU", "MAX(wau)"), s("MAU", "MAX(mau)")], "P1D")),
-                ("cu_dau", "Daily active users", "active_users", 4,
+                ("cu_dau", "Daily active users, newest day (partial if today)", "active_users", 4,
                  big_number_trend(s("DAU", "MAX(dau)"), "event_date", "P1D")),
             ],
             [
@@ -333,7 +419,8 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                   "metric": s("retention", "MAX(retention_rate)"), "adhoc_filters": [], "row_limit": 10000,
                   "normalize_across": "heatmap", "linear_color_scheme": "blue_white_yellow", "show_values": True,
                   "show_percentage": False, "show_legend": True, "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc",
-                  "y_axis_format": ".0%", "value_bounds": [None, None], "bottom_margin": "auto", "left_margin": "auto"}),
+                  "y_axis_format": ".0%", "value_bounds": [None, None], "bottom_margin": "auto", "left_margin": 100,
+                  "xscale_interval": 1, "yscale_interval": 1}),
                 ("cu_new_returning", "New vs returning users per day", "new_vs_returning", 5,
                  timeseries("echarts_timeseries_bar", "event_date", [sum_("users")], "P1D",
                             groupby=["user_type"], stack="Stack")),
@@ -347,16 +434,19 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
         [
             [
                 ("pr_top_revenue", "Top 10 products by revenue", "sku_360", 6,
-                 categorical_bar("name", [sum_("revenue")], y_axis_format=MONEY, row_limit=10,
+                 categorical_bar("name", [sum_("revenue")], money=True, row_limit=10,
                                  timeseries_limit_metric=sum_("revenue"), order_desc=True, orientation="horizontal",
                                  x_axis_sort="revenue", x_axis_sort_asc=True)),
-                ("pr_category_revenue", "Revenue by category", "sku_360", 3,
+                ("pr_category_revenue", "Revenue by category", "sku_360", 6,
                  {"viz_type": "pie", "groupby": ["category"], "metric": sum_("revenue"), "adhoc_filters": [],
                   "row_limit": 100, "show_labels": True, "label_type": "key_percent", "number_format": MONEY,
-                  "show_legend": False, "donut": True}),
-                ("pr_category_conversion", "View-to-order rate by category", "sku_360", 3,
+                  "currency_format": CURRENCY, "labels_outside": True, "label_line": True, "show_labels_threshold": 2,
+                  "outerRadius": 65, "innerRadius": 35, "show_legend": False, "donut": True}),
+            ],
+            [
+                ("pr_category_conversion", "View-to-order rate by category", "sku_360", 12,
                  categorical_bar("category", [s("view to order", "SUM(orders) * 1.0 / NULLIF(SUM(views), 0)")],
-                                 y_axis_format=PCT)),
+                                 y_axis_format=PCT, x_axis_sort_asc=True)),
             ],
             [
                 ("pr_sku_360", "Products (dim_sku_360)", "sku_360", 12,
@@ -394,7 +484,7 @@ def dataset_yaml(conn: duckdb.DuckDBPyConnection, name: str, sql: str) -> dict[s
     columns = [
         {
             "column_name": col,
-            "verbose_name": None,
+            "verbose_name": verbose(col),
             "is_dttm": typ.startswith(TEMPORAL),
             "is_active": True,
             "type": typ,
@@ -427,7 +517,7 @@ def dataset_yaml(conn: duckdb.DuckDBPyConnection, name: str, sql: str) -> dict[s
         "metrics": [
             {
                 "metric_name": "count",
-                "verbose_name": "COUNT(*)",
+                "verbose_name": "Rows",
                 "metric_type": "count",
                 "expression": "COUNT(*)",
                 "description": None,
@@ -435,6 +525,37 @@ def dataset_yaml(conn: duckdb.DuckDBPyConnection, name: str, sql: str) -> dict[s
                 "extra": None,
                 "warning_text": None,
             }
+        ]
+        # Money sums carry the currency (shown as $1,234.50 wherever they are used); rates are percentages.
+        + [
+            {
+                "metric_name": f"sum_{c['column_name']}",
+                "verbose_name": verbose(c["column_name"]),
+                "metric_type": "sum",
+                "expression": f"SUM({c['column_name']})",
+                "description": None,
+                "d3format": MONEY,
+                "currency": CURRENCY,
+                "extra": None,
+                "warning_text": None,
+            }
+            for c in columns
+            if c["column_name"] in MONEY_COLUMNS
+        ]
+        + [
+            {
+                "metric_name": f"avg_{c['column_name']}",
+                "verbose_name": verbose(c["column_name"]),
+                "metric_type": "avg",
+                "expression": f"AVG({c['column_name']})",
+                "description": None,
+                "d3format": PCT,
+                "currency": None,
+                "extra": None,
+                "warning_text": None,
+            }
+            for c in columns
+            if c["column_name"] in RATE_COLUMNS
         ],
         "columns": columns,
         "version": "1.0.0",
@@ -476,6 +597,17 @@ def dashboard_yaml(title: str, slug: str, refresh: int, rows: list[list[Chart]])
             "meta": {"background": "BACKGROUND_TRANSPARENT"},
         }
         for key, chart_title, _dataset, width, params in row:
+            if key.startswith("markdown:"):
+                md_id = f"MARKDOWN-{slug}-{key.split(':', 1)[1]}"
+                position[row_id]["children"].append(md_id)
+                position[md_id] = {
+                    "id": md_id,
+                    "type": "MARKDOWN",
+                    "parents": ["ROOT_ID", "GRID_ID", row_id],
+                    "children": [],
+                    "meta": {"code": params["code"], "width": width, "height": 30},
+                }
+                continue
             chart_id = f"CHART-{key}"
             position[row_id]["children"].append(chart_id)
             height = 30 if params["viz_type"].startswith("big_number") else 60 if params["viz_type"] == "table" else 50
@@ -557,12 +689,14 @@ def main() -> None:
         dump(os.path.join(BUNDLE, "datasets", DATABASE, f"{name}.yaml"), dataset_yaml(conn, name, sql))
     for title, slug, refresh, rows in DASHBOARDS:
         for key, chart_title, dataset, _w, params in (c for row in rows for c in row):
+            if key.startswith("markdown:"):
+                continue
             if dataset not in DATASETS:
                 sys.exit(f"chart {key} uses unknown dataset {dataset}")
             dump(os.path.join(BUNDLE, "charts", f"{key}.yaml"), chart_yaml(key, chart_title, dataset, params))
         dump(os.path.join(BUNDLE, "dashboards", f"{slug}.yaml"), dashboard_yaml(title, slug, refresh, rows))
     print(f"wrote {BUNDLE}: {len(DATASETS)} datasets, "
-          f"{sum(len(r) for _t, _s, _f, rows in DASHBOARDS for r in rows)} charts, {len(DASHBOARDS)} dashboards")
+          f"{sum(1 for _t, _s, _f, rows in DASHBOARDS for r in rows for c in r if not c[0].startswith('markdown:'))} charts, {len(DASHBOARDS)} dashboards")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
-import { Broker, ensureDefaultTopics } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
-import { adminApiStatus, ensureTopics, pipelineTopics } from "@shop/redpanda-admin"
+import { Broker, ensurePipelineTopics, pipelineTopics } from "@shop/broker"
+import { adminApiStatus, ensureTopics } from "@shop/redpanda-admin"
 import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -73,17 +72,16 @@ const command = Command.make(
       )
     }
     if (ensure && kafka.length > 0) {
-      // On Kafka/Redpanda through the admin protocol, with retention; an existing topic is checked, not changed.
+      // On Kafka/Redpanda through the admin protocol, with the configs the Kafka layer gives the topics it creates
+      // (one definition: pipelineTopics); an existing topic is checked, not changed.
       for (const t of yield* ensureTopics(kafka, pipelineTopics(rawPartitions))) {
         yield* Console.log(
-          `${t.name}: ${t.partitions} partitions, retention.ms ${t.retentionMs ?? "default"}${t.problems.length === 0 ? "" : ` (differs from the plan: ${t.problems.join("; ")})`}`,
+          `${t.name}: ${t.partitions} partitions, retention.ms ${t.retentionMs ?? "default"}, max.message.bytes ${t.maxMessageBytes ?? "default"}${t.problems.length === 0 ? "" : ` (differs from the plan: ${t.problems.join("; ")})`}`,
         )
       }
     } else if (ensure) {
-      const broker = yield* Broker
-      // events.raw first with the asked partitions; an existing topic is left as it is.
-      yield* broker.createTopic({ name: TOPIC_RAW, partitions: rawPartitions })
-      yield* ensureDefaultTopics
+      // events.raw with the asked partitions; an existing topic is left as it is.
+      yield* ensurePipelineTopics(rawPartitions)
     }
     const { topics, partitions, lags } = yield* describe
     if (json) return yield* Console.log(JSON.stringify({ topics, partitions, lags }, null, 2))

@@ -1,6 +1,9 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import type { ConsumedRecord } from "@shop/broker"
 import { printable } from "../src/printable.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const record = (value: string): ConsumedRecord =>
   ({

@@ -1,7 +1,7 @@
 import { commaList, defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
-import { CollectorServer, DEFAULT_RATE_LIMIT } from "./CollectorServer.ts"
+import { CollectorServer, CollectorServerError, DEFAULT_RATE_LIMIT } from "./CollectorServer.ts"
 import { MAX_EVENTS_PER_REQUEST } from "./requestBody.ts"
 
 /**
@@ -35,7 +35,8 @@ const command = Command.make(
     const writeKeys = commaList(process.env.COLLECTOR_WRITE_KEYS)
     return Effect.gen(function* () {
       if (process.env.SHOP_ENV === "production" && writeKeys.length === 0) {
-        return yield* new UsageError({
+        // Configuration, not the command line: exit 1 like the dashboard's refusal (2 is for a bad flag).
+        return yield* new CollectorServerError({
           message:
             "SHOP_ENV=production: set COLLECTOR_WRITE_KEYS (comma-separated, e.g. `openssl rand -hex 32`), or anyone could send events without an Origin",
         })

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,6 +9,9 @@ import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { arrayElements, CollectorServer, MAX_EVENT_BYTES } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "collector-"))
 const ORIGIN = "https://shop.example"

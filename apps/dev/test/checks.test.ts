@@ -1,10 +1,13 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
 import { Effect } from "effect"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 /**
  * `bun run dev`'s checks come before anything starts: a bad flag value, a busy dashboard port or a second dev

@@ -1,9 +1,12 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
 import { Effect } from "effect"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dataDir = mkdtempSync(join(tmpdir(), "dev-test-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -20,18 +23,32 @@ const recordsInBroker = () =>
     }).pipe(Effect.provide(layerEmbeddedAt(join(dataDir, "broker")))),
   )
 
+/** Records the stream processor has committed to the lake so far (0 before its first batch). */
+const committedByStream = () => {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, "_metrics", "stream.json"), "utf8")).totals.records as number
+  } catch {
+    return 0
+  }
+}
+
 /**
- * Runs `bun run dev` until the broker holds `atLeast` more records than before (not for a fixed time: a busy
- * machine starts it slower), stops it with Ctrl-C (SIGINT), returns how many records it says it sent.
+ * Runs `bun run dev` until the broker holds `atLeast` more records than before and the stream processor has
+ * committed some of them (not for a fixed time: a busy machine starts it slower), stops it with Ctrl-C
+ * (SIGINT), returns how many records it says it sent.
  */
 const runDevUntil = async (atLeast: number): Promise<number> => {
   const before = await recordsInBroker()
+  const committedBefore = committedByStream()
   const proc = Bun.spawn(["bun", main, "--eps", "300", "--no-superset", "--dbt-every", "off", "--history-days", "0"], {
     env: { ...process.env, DATA_DIR: dataDir, DASHBOARD_PORT: "0", DASHBOARD_HOST: "" },
     stdout: "pipe",
     stderr: "pipe",
   })
-  for (const deadline = Date.now() + 40_000; (await recordsInBroker()) - before < atLeast; ) {
+  for (
+    const deadline = Date.now() + 60_000;
+    (await recordsInBroker()) - before < atLeast || committedByStream() <= committedBefore;
+  ) {
     if (Date.now() > deadline || proc.exitCode !== null) break
     await Bun.sleep(100)
   }

@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { validate } from "@shop/contract"
 import { emptyStats, FAULTS, type GeneratedRecord, loadCatalog, makeEventStream, sumDlq } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const START = Date.parse("2026-11-20T00:00:00Z")
 const take = (n: number, options: Partial<Parameters<typeof makeEventStream>[0]> = {}, stats = emptyStats()) => {

@@ -1,10 +1,9 @@
 import { resolve } from "node:path"
-import { Broker } from "@shop/broker"
+import { Broker, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
-import { refreshDailyFacts, Warehouse } from "@shop/warehouse"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runWorkers, splitPartitions } from "./workers.ts"
@@ -51,13 +50,17 @@ const command = Command.make(
         String(batchMs),
       ]
       // With --available-now, the gold step runs once after the stream has caught up (not in each worker).
+      // Imported only here: a worker never runs gold, and DuckDB's module costs each process ~250 ms and 20 MB.
       const goldOnce = Effect.gen(function* () {
-        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data"))
+        const { refreshDailyFacts, Warehouse } = yield* Effect.promise(() => import("@shop/warehouse"))
+        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data")).pipe(
+          Effect.provide(Warehouse.layer),
+        )
         logLine(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}`)
-      }).pipe(Effect.provide(Warehouse.layer))
+      })
       if (workers > 1 && Option.isNone(partitions)) {
         const broker = yield* Broker
-        yield* broker.createTopic({ name: TOPIC_RAW, partitions: 3 })
+        yield* ensureDefaultTopics
         const count = (yield* broker.listTopics).find((t) => t.name === TOPIC_RAW)!.partitions
         yield* runWorkers(splitPartitions(count, workers), (i) => [
           ...common,

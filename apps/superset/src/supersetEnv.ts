@@ -58,4 +58,6 @@ export const supersetProcessEnv = (s: SupersetSettings): Record<string, string> 
   FLASK_APP: "superset",
   PATH: `${join(venvDir, "bin")}:${process.env.PATH ?? ""}`,
   PYTHONUNBUFFERED: "1",
+  // No usage telemetry off the machine (superset_config.py also blocks Superset's Scarf pixel).
+  SCARF_ANALYTICS: "false",
 })

@@ -1,8 +1,11 @@
 /** The dashboard bundle is self-consistent and portable (fast; runs in plain `bun test`). */
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { supersetDir } from "../src/supersetEnv.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const bundle = join(supersetDir, "bundle")
 const load = (dir: string) =>
@@ -58,5 +61,119 @@ describe("dashboard bundle", () => {
       Customers: 0,
       Products: 0,
     })
+  })
+
+  // Issue 17: Superset formatted as a shop owner reads it.
+  const datasetByUuid = new Map(datasets.map((d) => [d.yaml.uuid, d.yaml]))
+  type Metric = { label?: string; sqlExpression?: string }
+  type Params = Record<string, unknown> & { viz_type: string; metrics?: Array<Metric>; metric?: Metric }
+  const params = (c: (typeof charts)[number]) => c.yaml.params as Params
+  const metricsOf = (p: Params) => [...(p.metrics ?? []), ...(p.metric ? [p.metric] : [])]
+  const MONEY = /\b(net_revenue|gmv|refunds|total_collected|revenue|list_price)\b/i
+  const RATE = /\* 1\.0 \/|retention_rate|_rate\b/i
+  const CURRENCY = { symbol: "USD", symbolPosition: "prefix" }
+
+  test("money: every money metric of a dataset has the currency; every chart of money shows $ and two decimals", () => {
+    for (const d of datasets) {
+      const columns = d.yaml.columns as Array<{ column_name: string }>
+      const money = columns.map((c) => c.column_name).filter((c) => MONEY.test(c))
+      const metrics = d.yaml.metrics as Array<{ metric_name: string; currency?: unknown; d3format?: string }>
+      for (const c of money) {
+        const m = metrics.find((x) => x.metric_name === `sum_${c}`)
+        expect({ dataset: d.file, c, currency: m?.currency, d3: m?.d3format }).toEqual({
+          dataset: d.file,
+          c,
+          currency: CURRENCY,
+          d3: ",.2f",
+        })
+      }
+    }
+    let moneyCharts = 0
+    for (const c of charts) {
+      const p = params(c)
+      const ms = metricsOf(p)
+      if (ms.length === 0 || !ms.every((m) => MONEY.test(m.sqlExpression ?? "") && !RATE.test(m.sqlExpression ?? "")))
+        continue
+      if (ms.some((m) => /AOV|orders/i.test(m.label ?? "") && !/revenue/i.test(m.label ?? ""))) continue
+      moneyCharts++
+      const format = p.viz_type === "pie" ? p.number_format : p.y_axis_format
+      expect({ chart: c.file, currency: p.currency_format, format }).toEqual({
+        chart: c.file,
+        currency: CURRENCY,
+        format: ",.2f",
+      })
+    }
+    expect(moneyCharts).toBeGreaterThan(8)
+  })
+
+  test("rates are percentages", () => {
+    let rateCharts = 0
+    for (const c of charts) {
+      const p = params(c)
+      const ms = metricsOf(p)
+      if (ms.length === 0 || !ms.every((m) => RATE.test(m.sqlExpression ?? ""))) continue
+      rateCharts++
+      expect({ chart: c.file, format: String(p.y_axis_format) }).toEqual({
+        chart: c.file,
+        format: expect.stringMatching(/%$/) as unknown as string,
+      })
+    }
+    expect(rateCharts).toBeGreaterThan(4)
+    // Rate and money columns of tables are formatted per column.
+    for (const c of charts.filter((c) => params(c).viz_type === "table")) {
+      const p = params(c)
+      const config = (p.column_config ?? {}) as Record<string, { d3NumberFormat?: string; currencyFormat?: unknown }>
+      for (const col of (p.all_columns ?? []) as Array<string>) {
+        if (/_rate$/.test(col)) expect({ col, f: config[col]?.d3NumberFormat }).toEqual({ col, f: ".1%" })
+        if (MONEY.test(col)) expect({ col, cur: config[col]?.currencyFormat }).toEqual({ col, cur: CURRENCY })
+      }
+    }
+  })
+
+  test("every column a chart shows has a readable name; daily axes show dates; lines show single points", () => {
+    for (const c of charts) {
+      const p = params(c)
+      const dataset = datasetByUuid.get(c.yaml.dataset_uuid) as { columns: Array<Record<string, unknown>> }
+      const shown = [
+        ...((p.all_columns ?? []) as Array<string>),
+        ...(Array.isArray(p.groupby) ? (p.groupby as Array<string>) : p.groupby ? [p.groupby as string] : []),
+        ...(typeof p.x_axis === "string" ? [p.x_axis] : []),
+      ]
+      for (const col of shown) {
+        const v = dataset.columns.find((x) => x.column_name === col)?.verbose_name
+        expect({ chart: c.file, col, readable: typeof v === "string" && v.length > 0 && !v.includes("_") }).toEqual({
+          chart: c.file,
+          col,
+          readable: true,
+        })
+      }
+      if (p.time_grain_sqla === "P1D" && p.x_axis_time_format !== undefined) {
+        expect({ chart: c.file, f: p.x_axis_time_format }).toEqual({ chart: c.file, f: "%b %-d" })
+      }
+      if (p.viz_type === "echarts_timeseries_line")
+        expect({ chart: c.file, m: p.markerEnabled }).toEqual({ chart: c.file, m: true })
+      // A big number of the newest day or minute says which one it is.
+      if (p.viz_type === "big_number")
+        expect({ chart: c.file, t: p.show_timestamp }).toEqual({ chart: c.file, t: true })
+    }
+  })
+
+  test("each daily dashboard says what time its numbers are as of, and that the last day is partial", () => {
+    for (const slug of ["daily-business", "funnel-sessions", "customers"]) {
+      const d = dashboards.find((x) => x.yaml.slug === slug)!
+      const position = d.yaml.position as Record<string, { type?: string; meta?: { uuid?: string } }>
+      const placed = Object.values(position)
+        .filter((p) => p.type === "CHART")
+        .map((p) => p.meta?.uuid)
+      const asOf = charts.find((c) => placed.includes(c.yaml.uuid as string) && c.yaml.slice_name === "Data as of")
+      expect({ slug, asOf: asOf === undefined ? undefined : params(asOf).force_timestamp_formatting }).toEqual({
+        slug,
+        asOf: true,
+      })
+      expect({ slug, partial: /partial/.test(JSON.stringify(position) + JSON.stringify(asOf?.yaml)) }).toEqual({
+        slug,
+        partial: true,
+      })
+    }
   })
 })

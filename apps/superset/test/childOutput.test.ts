@@ -1,5 +1,8 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { supersetLines } from "../src/supersetChild.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 /** What `bun run dev` prints of the Superset child: every line prefixed, pip's per-package lines condensed. */
 test("the Superset child's lines are prefixed and pip's progress is condensed", () => {

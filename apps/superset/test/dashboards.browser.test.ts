@@ -6,10 +6,13 @@
  *
  *   SUPERSET_E2E_URL=http://localhost:8088 [CHROMIUM=/usr/bin/chromium] bun test apps/superset/test
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const url = process.env.SUPERSET_E2E_URL
 const dataDir = resolve(process.env.DATA_DIR ?? "./data")

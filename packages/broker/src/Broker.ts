@@ -1,7 +1,5 @@
-import { Config, Context, Effect, Layer, type Scope } from "effect"
+import { Context, type Effect, type Scope } from "effect"
 import type { BrokerError } from "./BrokerError.ts"
-import { makeEmbeddedBroker } from "./embedded/EmbeddedBroker.ts"
-import { makeKafkaBroker } from "./kafka/KafkaBroker.ts"
 
 /** A record handed to the broker. `timestamp` is Kafka's CreateTime in epoch ms; absent means "now". */
 export interface ProducerRecord {
@@ -33,7 +31,8 @@ export interface ConsumedRecord {
 export interface TopicSpec {
   readonly name: string
   readonly partitions: number
-  /** Delete whole segments older than this (ms). Absent: keep forever. */
+  /** Delete whole segments older than this (ms). Absent: keep forever (on Kafka too: retention.ms -1). Kafka
+   *  measures age by the records' timestamps, the embedded broker by the segment file's modification time. */
   readonly retentionMs?: number
   /** Keep at most about this many bytes per partition, deleting oldest segments. Absent: unbounded. */
   readonly retentionBytes?: number
@@ -81,8 +80,10 @@ export interface Consumer {
 }
 
 /**
- * The pipeline's only door to a log. `layerEmbedded` is a durable log on local disk (the default);
- * `layerKafka` speaks to Redpanda or Apache Kafka. Both pass the same contract suite (test/contract).
+ * The pipeline's only door to a log: the tag and its types. The layers live beside their implementations
+ * (`BrokerLayers` in brokerLayers.ts: `layer` picks from the environment, `layerEmbedded` is a durable log on
+ * local disk, the default, `layerKafka` speaks to Redpanda or Apache Kafka, `layerTest` is an embedded log in a
+ * temp dir). Both real ones pass the same contract suite (test/contract).
  */
 export class Broker extends Context.Service<
   Broker,
@@ -104,47 +105,13 @@ export class Broker extends Context.Service<
       groupId: string,
       topic: string,
     ) => Effect.Effect<ReadonlyArray<PartitionOffset>, BrokerError>
+    /** Largest record (key plus value bytes) the topic accepts, one record alone in a request. Kafka: the topic's
+     *  max.message.bytes (else the broker's message.max.bytes) less a record batch's overhead, at most what the
+     *  client accepts; embedded: its record size limit. */
+    readonly maxRecordBytes: (topic: string) => Effect.Effect<number, BrokerError>
     /** Consumer groups known to the broker. */
     readonly listGroups: Effect.Effect<ReadonlyArray<string>, BrokerError>
     /** Join a consumer group; leaving the scope leaves the group. */
     readonly consumer: (options: ConsumerOptions) => Effect.Effect<Consumer, BrokerError, Scope.Scope>
   }
->()("@shop/broker/Broker") {
-  /** The embedded durable log under `$DATA_DIR/broker` (default `./data/broker`). */
-  static readonly layerEmbedded: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
-    Broker,
-    Effect.gen(function* () {
-      const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault("./data"))
-      return yield* makeEmbeddedBroker(`${dataDir}/broker`)
-    }),
-  )
-
-  /**
-   * Apache Kafka or Redpanda through kafkajs: `KAFKA_BROKERS` (comma-separated host:port), optional
-   * `KAFKA_CLIENT_ID` (default shop-pulse) and `KAFKA_RETRIES` (default 10, about 35 s of backoff).
-   */
-  static readonly layerKafka: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
-    Broker,
-    Effect.gen(function* () {
-      const brokers = yield* Config.String("KAFKA_BROKERS")
-      const clientId = yield* Config.String("KAFKA_CLIENT_ID").pipe(Config.withDefault("shop-pulse"))
-      const retries = yield* Config.Int("KAFKA_RETRIES").pipe(Config.withDefault(10))
-      return yield* makeKafkaBroker({
-        brokers: brokers
-          .split(",")
-          .map((b) => b.trim())
-          .filter((b) => b !== ""),
-        clientId,
-        retries,
-      })
-    }),
-  )
-
-  /** What the apps use: Kafka/Redpanda when `KAFKA_BROKERS` is set, else the embedded log. */
-  static readonly layer: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.unwrap(
-    Effect.gen(function* () {
-      const brokers = yield* Config.String("KAFKA_BROKERS").pipe(Config.withDefault(""))
-      return brokers.trim() === "" ? Broker.layerEmbedded : Broker.layerKafka
-    }),
-  )
-}
+>()("@shop/broker/Broker") {}

@@ -25,6 +25,12 @@ export class BrokerStorageError extends Schema.TaggedError<BrokerStorageError>()
   cause: Schema.optional(Schema.Defect()),
 }) {}
 
+/**
+ * How long a long-running client (the stream processor, its Kafka consumer) waits for an unreachable broker
+ * before it gives up with BrokerUnavailable: a broker restart on a loaded machine takes well under a minute.
+ */
+export const BROKER_OUTAGE_LIMIT_MS = 5 * 60_000
+
 /** The broker is unreachable or refused the request (Kafka layer), after retries. */
 export class BrokerUnavailable extends Schema.TaggedError<BrokerUnavailable>()("BrokerUnavailable", {
   message: Schema.String,

@@ -1,5 +1,6 @@
 export * from "./Broker.ts"
 export * from "./BrokerError.ts"
+export { BrokerLayers } from "./brokerLayers.ts"
 export { type EmbeddedOptions, layerEmbeddedAt } from "./embedded/EmbeddedBroker.ts"
 export * from "./ensureDefaultTopics.ts"
 export { deleteKafkaTopics } from "./kafka/deleteKafkaTopics.ts"

@@ -1,10 +1,13 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { Broker, layerEmbeddedAt } from "../src/index.ts"
 import { crashValue } from "./fixtures/crashProducer.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "broker-crash-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import {
   appendFileSync,
   existsSync,
@@ -13,8 +13,11 @@ import {
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigProvider, Effect, Layer, type Scope } from "effect"
-import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "../src/index.ts"
+import { Broker, BrokerLayers, ensureDefaultTopics, layerEmbeddedAt } from "../src/index.ts"
 import { brokerContractSuite } from "./contract/brokerContractSuite.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 const tempDir = () => {
@@ -262,7 +265,7 @@ describe("embedded broker", () => {
     expect(result._tag === "Failure" && result.failure._tag).toBe("RecordRejected")
   })
 
-  test("Broker.layerEmbedded keeps its log under $DATA_DIR/broker; ensureDefaultTopics makes the pipeline's topics", async () => {
+  test("BrokerLayers.layerEmbedded keeps its log under $DATA_DIR/broker; ensureDefaultTopics makes the pipeline's topics", async () => {
     const dir = tempDir()
     const config = ConfigProvider.layer(ConfigProvider.fromEnvRecord({ DATA_DIR: dir }))
     const topics = await Effect.runPromise(
@@ -270,7 +273,7 @@ describe("embedded broker", () => {
         yield* ensureDefaultTopics
         yield* ensureDefaultTopics
         return yield* (yield* Broker).listTopics
-      }).pipe(Effect.provide(Broker.layerEmbedded.pipe(Layer.provide(config)))),
+      }).pipe(Effect.provide(BrokerLayers.layerEmbedded.pipe(Layer.provide(config)))),
     )
     expect(topics).toEqual([
       { name: "events.dlq", partitions: 1 },
@@ -451,4 +454,15 @@ describe("embedded broker", () => {
     expect(switches).toBeGreaterThan(2)
     expect(seenWhileWriting).toBeGreaterThan(0)
   })
+})
+
+test("BrokerLayers.layerTest is a real embedded log of its own: each use starts empty", async () => {
+  const produceOne = Effect.gen(function* () {
+    const broker = yield* Broker
+    yield* broker.createTopic({ name: "t", partitions: 2 })
+    yield* broker.produce("t", [{ key: "k", value: "v" }])
+    return (yield* broker.endOffsets("t")).reduce((n, e) => n + e.offset, 0)
+  })
+  expect(await Effect.runPromise(produceOne.pipe(Effect.provide(BrokerLayers.layerTest)))).toBe(1)
+  expect(await Effect.runPromise(produceOne.pipe(Effect.provide(BrokerLayers.layerTest)))).toBe(1)
 })

@@ -1,8 +1,11 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync, unlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { FileLock } from "../src/embedded/flock.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "broker-flock-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -3,10 +3,14 @@
  * Kafka has (groups that rebalance, static assignment through the group, a broker that is down).
  * Runs only when KAFKA_BROKERS is set (CI's Kafka step); plain `bun test` skips it.
  */
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Effect, type Scope } from "effect"
+import { Kafka, logLevel } from "kafkajs"
 import { Broker, type BrokerError, type ConsumedRecord, type Consumer, layerKafkaWith } from "../src/index.ts"
 import { brokerContractSuite } from "./contract/brokerContractSuite.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const brokers = process.env.KAFKA_BROKERS
 const onKafka = brokers !== undefined && brokers !== ""
@@ -28,7 +32,37 @@ const drain = (consumer: Consumer, n: number, timeoutMs = 30_000) =>
     return out
   })
 
-describe.skipIf(!onKafka)("Broker.layerKafka beyond the contract", () => {
+describe.skipIf(!onKafka)("BrokerLayers.layerKafka beyond the contract", () => {
+  test("maxRecordBytes asks Kafka: the topic's max.message.bytes less a batch's overhead, and such a record goes in", async () => {
+    const topic = unique("t-small-limit")
+    // A topic made by someone else with a smaller limit than the ones the Kafka layer creates.
+    const admin = new Kafka({
+      clientId: "broker-tests-admin",
+      brokers: (brokers ?? "").split(","),
+      logLevel: logLevel.NOTHING,
+    }).admin()
+    await admin.connect()
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: "max.message.bytes", value: "100000" }] }],
+      })
+    } finally {
+      await admin.disconnect()
+    }
+    await run(
+      Effect.gen(function* () {
+        const broker = yield* Broker
+        const limit = yield* broker.maxRecordBytes(topic)
+        expect(limit).toBe(100_000 - 512)
+        const [at] = yield* broker.produce(topic, [{ key: "k", value: new Uint8Array(limit - 1).fill(0x62) }])
+        expect(at!.offset).toBe(0)
+        const far = yield* Effect.result(broker.produce(topic, [{ key: "k", value: new Uint8Array(200_000) }]))
+        expect(far._tag === "Failure" && far.failure._tag).toBe("RecordRejected")
+      }),
+    )
+  }, 60_000)
+
   test(
     "static assignment: two members of one group own exactly the partitions they asked for",
     () =>

@@ -1,5 +1,8 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { murmur2, partitionForKey } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 // Expected hashes from Apache Kafka's own tests (UtilsTest.testMurmur2) and the Java client's Utils.murmur2:
 // matching them means a key lands on the same partition here, on kafkajs' default partitioner and on Java.

@@ -4,9 +4,9 @@ import type { EventBase, ValidEvent } from "./ValidEvent.ts"
 import type { WireEvent } from "./wireSchemas.ts"
 
 /** The typed Silver shape of a wire event that passed its schema. */
-export const toValidEvent = (e: WireEvent): ValidEvent => {
-  // The schema already checked event_ts, so the parse cannot fail here.
-  const ts = parseRfc3339(e.event_ts) as number
+export const toValidEvent = (e: WireEvent, eventTsMs?: number): ValidEvent => {
+  // The schema already checked event_ts, so the parse cannot fail here (given: the caller parsed it already).
+  const ts = eventTsMs ?? (parseRfc3339(e.event_ts) as number)
   const base: EventBase = {
     event_id: e.event_id.toLowerCase(),
     event_ts_ms: ts,

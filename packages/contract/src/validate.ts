@@ -10,6 +10,7 @@ import {
   SCHEMA_VERSION,
 } from "./constants.ts"
 import type { DlqError } from "./DlqError.ts"
+import { fastWireCheck } from "./fastPath.ts"
 import { fromCents } from "./money.ts"
 import { describeSchemaError } from "./schemaIssue.ts"
 import { toValidEvent } from "./toValidEvent.ts"
@@ -28,6 +29,11 @@ export interface ValidateOptions {
   readonly currency?: string
   /** `MAX_LATENESS` (default 30 days). */
   readonly maxLatenessMs?: number
+  /**
+   * Skip the fast path (fastPath.ts) and decode every record with the Effect Schema (default false). The
+   * verdicts are the same either way; specs use it to check that they are.
+   */
+  readonly schemaOnly?: boolean
 }
 
 export type Validation =
@@ -124,12 +130,20 @@ export const validate = (record: RawRecord, options: ValidateOptions = {}): Vali
     )
   }
 
-  const decoded = decoders[type as EventType](obj)
-  if (Result.isFailure(decoded)) {
-    const { path, message } = describeSchemaError(decoded.failure, obj)
-    return reject("schema_violation", message, path)
+  // The common case answered without the schema; anything it is not sure of goes to the schema, which
+  // also words every error.
+  const fastTs = options.schemaOnly === true ? undefined : fastWireCheck(type as EventType, obj)
+  let event: ValidEvent
+  if (fastTs !== undefined) {
+    event = toValidEvent(obj as unknown as WireEvent, fastTs)
+  } else {
+    const decoded = decoders[type as EventType](obj)
+    if (Result.isFailure(decoded)) {
+      const { path, message } = describeSchemaError(decoded.failure, obj)
+      return reject("schema_violation", message, path)
+    }
+    event = toValidEvent(decoded.success)
   }
-  const event = toValidEvent(decoded.success)
 
   const currency = options.currency ?? DEFAULT_CURRENCY
   if ("currency" in event && event.currency !== currency) {

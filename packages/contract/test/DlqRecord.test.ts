@@ -1,7 +1,10 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Schema } from "effect"
 import { DlqRecord, makeDlqRecord, validate } from "../src/index.ts"
 import { RECORD_TS } from "./fixtures.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const source = { topic: "events.raw", partition: 2, offset: 1234, timestamp: RECORD_TS }
 

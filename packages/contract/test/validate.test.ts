@@ -1,6 +1,9 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { DLQ_CODES, type DlqCode, FUTURE_TOLERANCE_MS, MAX_RECORD_BYTES, validate } from "../src/index.ts"
 import { line, RECORD_TS, samples } from "./fixtures.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const check = (value: string | Uint8Array, timestamp = RECORD_TS, options = {}) =>
   validate({ value, timestamp }, options)

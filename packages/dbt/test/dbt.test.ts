@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,6 +9,9 @@ import { DEFAULT_CATALOG } from "@shop/generator"
 import { ALL_TABLES } from "@shop/lake"
 import { Effect } from "effect"
 import { DBT_PROJECT_DIR, Dbt, dbtMartsDir } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 /**
  * The dbt project end to end, on a lake made the way a person makes one: the generator backfills three days into

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs"
 import { join } from "node:path"
 import type { CommitEntry } from "./CommitLog.ts"
+import { lakeLayout } from "./layout.ts"
 
 /** A committed batch and the source partition whose log holds it. */
 export interface TailedEntry extends CommitEntry {
@@ -28,7 +29,7 @@ export class CommitLogTail {
 
   poll(): Array<TailedEntry> {
     const out: Array<TailedEntry> = []
-    const commits = join(this.root, "_lake", "commits")
+    const commits = lakeLayout.commitsDir(this.root)
     if (!existsSync(commits)) return out
     for (const topic of readdirSync(commits)) {
       for (const file of readdirSync(join(commits, topic))) {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
-import { FsWriteError, fsyncDir, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
+import { FsWriteError, fsyncFiles, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Config, Context, Effect, Layer } from "effect"
 import { type BatchCounts, type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
@@ -12,6 +12,7 @@ import {
   LakeRowsUnwritable,
   lakeError,
 } from "./LakeError.ts"
+import { lakeLayout } from "./layout.ts"
 import { encodeParquet } from "./parquetFile.ts"
 import type { Row } from "./silverRows.ts"
 import { lockTablesShared, waitForLock } from "./TableLock.ts"
@@ -89,7 +90,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       const key = `${topic}/${partition}`
       let log = logs.get(key)
       if (log === undefined) {
-        log = new CommitLog(join(root, "_lake", "commits", topic, `${partition}.log`), false, writeOptions)
+        log = new CommitLog(lakeLayout.commitLogPath(root, topic, partition), false, writeOptions)
         logs.set(key, log)
       }
       return log
@@ -149,9 +150,10 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
      */
     const stageBatch = Effect.fn("Lake.stageBatch")(function* (batch: LakeBatch) {
       const name = batchFileName(batch.topic, batch.partition, batch.fromOffset, batch.toOffset)
-      const tempDir = join(root, "_lake", "tmp")
+      const tempDir = lakeLayout.tempDir(root)
       yield* io("create temp dir", () => mkdirSync(tempDir, { recursive: true }))
       const files: Array<StagedFile> = []
+      const syncs: Array<Promise<void>> = []
       const refused: Array<{ table: string; row: Row; reason: string }> = []
       const staged: StagedBatch = { batch, files }
       for (const table of batch.tables) {
@@ -166,12 +168,13 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           const bytes = encoded.bytes
           const relDir = join(table.schema.name, `event_date=${date}`)
           // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
-          // `*.parquet` glob matches, whole (a full disk returns a short count, then ENOSPC), fsynced and read
-          // back (size, PAR1 at both ends, footer length), and renamed into place by publishBatch.
+          // `*.parquet` glob matches, whole (a full disk returns a short count, then ENOSPC), read back (size,
+          // PAR1 at both ends, footer length), fsynced below with the batch's other files, and renamed into
+          // place by publishBatch.
           const temp = join(tempDir, `${name}.${table.schema.name.replace("/", "+")}.${date}.tmp`)
           yield* io(
             "writing a batch file",
-            () => writeFileAll(temp, bytes, { ...writeOptions, parquet: true }),
+            () => writeFileAll(temp, bytes, { ...writeOptions, parquet: true, fsync: false }),
             notCommitted(batch),
           ).pipe(
             Effect.tapError(() =>
@@ -181,12 +184,23 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
               }),
             ),
           )
+          const synced = fsyncFiles([temp])
+          synced.catch(() => {}) // awaited below; not an unhandled rejection if the batch fails first
+          syncs.push(synced)
           files.push({
             temp,
             absDir: join(root, relDir),
             file: { table: table.schema.name, date, path: join(relDir, name), rows: rows.length, bytes: bytes.length },
           })
         }
+      }
+      if (refused.length === 0) {
+        // Each file's fsync was started as soon as it was written and ran off this thread while the next ones
+        // were encoded; all must be done before any is renamed into a table.
+        yield* Effect.tryPromise({
+          try: () => Promise.all(syncs),
+          catch: (cause) => lakeError("syncing a batch file", cause, { root, consequence: notCommitted(batch) }),
+        }).pipe(Effect.tapError(() => Effect.sync(() => removeStaged(staged))))
       }
       if (refused.length > 0) {
         removeStaged(staged)
@@ -212,51 +226,75 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           message: `${batch.topic}/${batch.partition}: offsets ${batch.fromOffset}..${batch.toOffset} overlap the committed log (next offset ${log.nextOffset})`,
         })
       }
-      return yield* io(
+      // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
+      // between the two (the file would be left behind in the old one). Writers do not wait for each other.
+      const locks = yield* io(
         "committing a batch",
-        () => {
-          // Shared swap locks from the first rename to the commit: a compaction never exchanges a day's directory
-          // between the two (the file would be left behind in the old one). Writers do not wait for each other.
-          const locks = lockTablesShared(
+        () =>
+          lockTablesShared(
             root,
             staged.files.map((s) => s.file.table),
-          )
-          const renamed: Array<string> = []
-          try {
-            const dirs = new Set<string>()
-            for (const s of staged.files) {
-              mkdirSync(s.absDir, { recursive: true })
-              const target = join(root, s.file.path)
-              renameVerified(s.temp, target, { expectedBytes: s.file.bytes, fsyncDir: false })
-              renamed.push(target)
-              dirs.add(s.absDir)
+          ),
+        notCommitted(batch),
+      )
+      const renamed: Array<string> = []
+      // The commit line could not be cut back after a failed append: then the restart's log decides.
+      let torn = false
+      const step = <A>(f: () => A) =>
+        io(
+          "committing a batch",
+          () => {
+            try {
+              return f()
+            } catch (cause) {
+              if (cause instanceof FsWriteError && cause.restoreTo !== undefined) torn = true
+              throw cause
             }
-            for (const d of dirs) fsyncDir(d)
-            faults.afterRename?.()
-            const files = staged.files.map((s) => s.file)
-            log.append({
-              from: batch.fromOffset,
-              to: batch.toOffset,
-              files,
-              maxRecordTs: batch.maxRecordTs,
-              committedAt: new Date().toISOString(),
-              ...(counts === undefined ? {} : { counts }),
-            })
-            return { files }
-          } catch (cause) {
+          },
+          notCommitted(batch),
+        )
+      return yield* Effect.gen(function* () {
+        const dirs = yield* step(() => {
+          const dirs = new Set<string>()
+          for (const s of staged.files) {
+            mkdirSync(s.absDir, { recursive: true })
+            const target = join(root, s.file.path)
+            renameVerified(s.temp, target, { expectedBytes: s.file.bytes, fsyncDir: false })
+            renamed.push(target)
+            dirs.add(s.absDir)
+          }
+          return dirs
+        })
+        // Every directory at once, off this thread (one after another they were most of the lock's hold time).
+        yield* Effect.tryPromise({
+          try: () => fsyncFiles([...dirs]),
+          catch: (cause) => lakeError("committing a batch", cause, { root, consequence: notCommitted(batch) }),
+        })
+        return yield* step(() => {
+          faults.afterRename?.()
+          const files = staged.files.map((s) => s.file)
+          log.append({
+            from: batch.fromOffset,
+            to: batch.toOffset,
+            files,
+            maxRecordTs: batch.maxRecordTs,
+            committedAt: new Date().toISOString(),
+            ...(counts === undefined ? {} : { counts }),
+          })
+          return { files }
+        })
+      }).pipe(
+        Effect.tapError(() =>
+          Effect.sync(() => {
             // Not committed: give the space back now (recover() would remove them at the next start). Unless
             // the commit line could not be cut back: then the restart's log decides, so leave the files.
-            const torn = cause instanceof FsWriteError && cause.restoreTo !== undefined
             if (!torn) {
               removeStaged(staged)
               for (const r of renamed) bestEffort(() => rmSync(r, { force: true }))
             }
-            throw cause
-          } finally {
-            locks.release()
-          }
-        },
-        notCommitted(batch),
+          }),
+        ),
+        Effect.ensuring(Effect.sync(() => locks.release())),
       )
     })
 
@@ -271,7 +309,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
      */
     const withCommitLock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.acquireUseRelease(
-        waitForLock(join(root, "_lake", "locks", "commit.lock"), "exclusive", 86_400_000).pipe(
+        waitForLock(lakeLayout.commitLockPath(root), "exclusive", 86_400_000).pipe(
           Effect.flatMap((lock) =>
             lock === undefined
               ? Effect.fail(
@@ -286,7 +324,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
 
     const committedOffsets = (topic: string) =>
       io("read commit logs", () => {
-        const dir = join(root, "_lake", "commits", topic)
+        const dir = join(lakeLayout.commitsDir(root), topic)
         if (!existsSync(dir)) return []
         return readdirSync(dir)
           .filter((f) => f.endsWith(".log"))
@@ -312,7 +350,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         const prefixes = partitions.map((p) => `${topic}-${p}-`)
         let orphansRemoved = 0
         let tempFilesRemoved = 0
-        const tempDir = join(root, "_lake", "tmp")
+        const tempDir = lakeLayout.tempDir(root)
         if (existsSync(tempDir)) {
           for (const f of readdirSync(tempDir)) {
             if (!prefixes.some((p) => f.startsWith(p))) continue
@@ -355,7 +393,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
     const listFiles = (table: string) =>
       io("list files", (): ReadonlyArray<LakeFile> => {
         const logs: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
-        const commitsDir = join(root, "_lake", "commits")
+        const commitsDir = lakeLayout.commitsDir(root)
         if (existsSync(commitsDir)) {
           for (const topic of readdirSync(commitsDir)) {
             for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {

@@ -6,12 +6,12 @@
  * table apart. The kernel drops a lock when its holder dies.
  */
 import { closeSync, mkdirSync, openSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { Effect } from "effect"
+import { dirname } from "node:path"
+import { Effect, Schedule } from "effect"
+import { lakeLayout } from "./layout.ts"
 import { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from "./libc.ts"
 
-export const swapLockPath = (root: string, table: string) => join(root, "_lake", "locks", `${table}.lock`)
-export const compactLockPath = (root: string, table: string) => join(root, "_lake", "locks", `${table}.compact.lock`)
+export const { swapLockPath, compactLockPath } = lakeLayout
 
 const openLockFile = (path: string): number => {
   mkdirSync(dirname(path), { recursive: true })
@@ -73,20 +73,28 @@ export const lockTablesShared = (root: string, tables: Iterable<string>): HeldLo
   }
 }
 
+/** A lock someone else holds (the retry's signal; never escapes `waitForLock`). */
+class LockHeld {
+  readonly _tag = "LockHeld"
+}
+
 /**
- * Waits for a lock without blocking the thread (polling a non-blocking flock), so a process that also runs a
- * writer keeps running while it waits. `undefined` after `timeoutMs`.
+ * Waits for a lock without blocking the thread (a non-blocking flock retried on a Schedule: 2 ms doubling to
+ * 50 ms between tries), so a process that also runs a writer keeps running while it waits. `undefined` after
+ * `timeoutMs`. The Schedule runs on Effect's Clock, so a spec can drive it with TestClock.
  */
 export const waitForLock = (path: string, mode: "shared" | "exclusive", timeoutMs: number) =>
-  Effect.gen(function* () {
-    const deadline = Date.now() + timeoutMs
-    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      const lock = tryLock(path, mode)
-      if (lock !== undefined) return lock
-      if (Date.now() >= deadline) return undefined
-      yield* Effect.sleep(pause)
-    }
-  })
+  Effect.suspend(() => {
+    const lock = tryLock(path, mode)
+    return lock === undefined ? Effect.fail(new LockHeld()) : Effect.succeed<HeldLock | undefined>(lock)
+  }).pipe(
+    Effect.retry(
+      Schedule.min([Schedule.exponential("2 millis"), Schedule.spaced("50 millis")]).pipe(
+        Schedule.upTo({ duration: timeoutMs }),
+      ),
+    ),
+    Effect.catch(() => Effect.succeed(undefined)),
+  )
 
 /**
  * Runs `effect` holding shared swap locks on `tables`: no compaction swaps their directories meanwhile, so a

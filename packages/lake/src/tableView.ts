@@ -3,6 +3,7 @@ import { join } from "node:path"
 import type { WriteFn } from "@shop/fsio"
 import { ChecksummedLog } from "./ChecksummedLog.ts"
 import { type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { lakeLayout } from "./layout.ts"
 
 /** A file of a table as readers should see it: a micro-batch file or a compacted one. */
 export interface LakeFile extends CommittedFile {
@@ -26,9 +27,7 @@ export interface CompactionEntry {
   readonly committedAt: string
 }
 
-export const compactionLogPath = (root: string, table: string) => join(root, "_lake", "compactions", `${table}.log`)
-export const stagingRoot = (root: string, table: string) => join(root, "_lake", "staging", table)
-export const dayDir = (root: string, table: string, date: string) => join(root, table, `event_date=${date}`)
+export const { compactionLogPath, stagingRoot, dayDir } = lakeLayout
 
 export const readCompactionLog = (
   root: string,
@@ -53,7 +52,7 @@ export const entriesInEffect = (root: string, entries: ReadonlyArray<CompactionE
 
 /** Every source partition's commit log under `_lake/commits/`, read fresh (read-only). */
 export const readCommitLogs = (root: string): Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> => {
-  const commits = join(root, "_lake", "commits")
+  const commits = lakeLayout.commitsDir(root)
   if (!existsSync(commits)) return []
   const out: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
   for (const topic of readdirSync(commits)) {
@@ -88,4 +87,47 @@ export const tableView = (
     for (const f of entry.outputs) files.set(f.path, f)
   }
   return [...files.values()]
+}
+
+/**
+ * The files that hold the rows of `paths` (root-relative files a commit listed) now: each one still in place
+ * is itself; one a compaction replaced is followed through the table's compaction log to the outputs in place
+ * today (an output may itself have been compacted again). Those outputs hold other batches' rows too: read
+ * them filtered by the batch's lineage (source partition and offsets). Call it holding the table's shared swap
+ * lock (`withTablesReadLocked`), so no swap changes the answer before the files are read. A path no log entry
+ * accounts for is returned in `lost` (only after a crash before a compaction's exchange rolled forward).
+ */
+export const filesNowHolding = (
+  root: string,
+  table: string,
+  paths: ReadonlyArray<string>,
+): { readonly inPlace: Array<string>; readonly successors: Array<string>; readonly lost: Array<string> } => {
+  const inPlace: Array<string> = []
+  const gone = paths.filter((p) => {
+    if (!existsSync(join(root, p))) return true
+    inPlace.push(p)
+    return false
+  })
+  if (gone.length === 0) return { inPlace, successors: [], lost: [] }
+  const replacedBy = new Map<string, CompactionEntry>()
+  for (const e of readCompactionLog(root, table).all) for (const p of e.replaced) replacedBy.set(p, e)
+  const successors = new Set<string>()
+  const lost: Array<string> = []
+  for (const p of gone) {
+    let found = false
+    const seen = new Set<string>()
+    const follow = (path: string): void => {
+      if (seen.has(path)) return
+      seen.add(path)
+      if (path !== p && existsSync(join(root, path))) {
+        successors.add(path)
+        found = true
+        return
+      }
+      for (const o of replacedBy.get(path)?.outputs ?? []) follow(o.path)
+    }
+    follow(p)
+    if (!found) lost.push(p)
+  }
+  return { inPlace, successors: [...successors], lost }
 }

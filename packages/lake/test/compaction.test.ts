@@ -1,20 +1,16 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
-import {
-  col,
-  compactionLogPath,
-  compactLake,
-  compactLockPath,
-  Lake,
-  type LakeBatch,
-  swapLockPath,
-  type TableSchema,
-  tryLock,
-} from "../src/index.ts"
+import { compactLake, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { compactLockPath, swapLockPath, tryLock } from "../src/TableLock.ts"
+import { col } from "../src/TableSchema.ts"
+import { compactionLogPath } from "../src/tableView.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 const tempDir = () => {

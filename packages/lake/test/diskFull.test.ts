@@ -2,22 +2,20 @@
 // `fs.writeSync` on a full disk returns a short count (and throws ENOSPC on the next call); these specs inject
 // exactly that through the lake's write seam and check nothing is committed, the error is typed and says what
 // to do, and a retry once space is back commits every row (read back with hyparquet and DuckDB).
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { Effect } from "effect"
 import { parquetReadObjects } from "hyparquet"
-import {
-  ChecksummedLog,
-  col,
-  compactionLogPath,
-  encodeParquet,
-  Lake,
-  type LakeBatch,
-  type TableSchema,
-} from "../src/index.ts"
+import { ChecksummedLog } from "../src/ChecksummedLog.ts"
+import { encodeParquet, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { col } from "../src/TableSchema.ts"
+import { compactionLogPath } from "../src/tableView.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dirs: Array<string> = []
 const tempDir = () => {

@@ -1,11 +1,21 @@
 import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { Row, Warehouse } from "@shop/warehouse"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { num } from "./foldCommits.ts"
 import { floorMinute, MINUTE, type MinutePoint } from "./LiveState.ts"
 import { goldDaySql, goldMinutesSql, goldTopProductsSql } from "./liveSql.ts"
 import type { Funnel } from "./Snapshot.ts"
+
+/** A file's identity (inode, size, mtime), or "gone". */
+const fileId = (path: string) => {
+  try {
+    const s = statSync(path)
+    return `${s.ino}:${s.size}:${s.mtimeMs}`
+  } catch {
+    return "gone"
+  }
+}
 
 /**
  * What the dashboard takes from gold: the minute rollup (minutes before its own state starts), top products
@@ -18,18 +28,34 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
     funnel: null as Funnel | null,
     mtimes: new Map<string, number>(),
   }
-  const changed = (path: string) => {
-    if (!existsSync(path)) return false
-    const m = statSync(path).mtimeMs
-    if (gold.mtimes.get(path) === m) return false
-    gold.mtimes.set(path, m)
-    return true
-  }
+  const changed = (path: string) => existsSync(path) && gold.mtimes.get(path) !== statSync(path).mtimeMs
+  /**
+   * Reads a gold file, which its writer replaces by rename every second. DuckDB opens a path more than once in
+   * one query (schema, then data), so a rename in between reads one file's footer against the other's bytes
+   * ("TProtocolException: Invalid data"). So a read counts only if the file was the same one before and after
+   * it; otherwise it is read again (the next one sees the new file whole).
+   */
+  const readStable = (path: string, sql: string) =>
+    Effect.gen(function* () {
+      for (let attempt = 1; ; attempt++) {
+        const before = fileId(path)
+        const result = yield* Effect.result(wh.query(sql))
+        const after = fileId(path)
+        if (before === after || attempt >= 20) {
+          if (Result.isSuccess(result)) {
+            gold.mtimes.set(path, Number(before.split(":")[2]))
+            return result.success
+          }
+          return yield* Effect.fail(result.failure)
+        }
+        yield* Effect.sleep(attempt)
+      }
+    })
   const refreshGold = Effect.gen(function* () {
     const now = Date.now()
     const rollup = join(root, "gold", "realtime", "minute_rollup.parquet")
     if (changed(rollup)) {
-      const rows = yield* wh.query(goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))
+      const rows = yield* readStable(rollup, goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))
       gold.minutes = new Map(
         rows.map((r) => [
           num(r.minute),
@@ -49,12 +75,12 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
       )
     }
     const top = join(root, "gold", "realtime", "top_products.parquet")
-    if (changed(top)) gold.top = yield* wh.query(goldTopProductsSql(top))
+    if (changed(top)) gold.top = yield* readStable(top, goldTopProductsSql(top))
     const today = new Date(now).toISOString().slice(0, 10)
     const funnel = join(root, "gold", "funnel_daily", `event_date=${today}`, "data.parquet")
     if (!existsSync(funnel)) gold.funnel = null
     else if (changed(funnel)) {
-      const row = (yield* wh.query(goldDaySql(funnel)))[0]
+      const row = (yield* readStable(funnel, goldDaySql(funnel)))[0]
       gold.funnel =
         row === undefined ? null : { date: today, ...row, asOf: new Date(statSync(funnel).mtimeMs).toISOString() }
     }

@@ -1,10 +1,9 @@
-import { existsSync } from "node:fs"
 import { join } from "node:path"
-import type { TailedEntry } from "@shop/lake"
-import type { Row, Warehouse } from "@shop/warehouse"
+import { filesNowHolding, type TailedEntry, withTablesReadLocked } from "@shop/lake"
+import { type Row, sqlString, type Warehouse } from "@shop/warehouse"
 import { Effect } from "effect"
 import type { LiveState } from "./LiveState.ts"
-import { dlqRowsSql, EVENT_TABLES, eventRowsSql, orderItemRowsSql, orderRowsSql } from "./liveSql.ts"
+import { dlqRowsSql, EVENT_TABLES, eventRowsSql, filesRel, orderItemRowsSql, orderRowsSql } from "./liveSql.ts"
 
 export const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v))
 
@@ -18,9 +17,22 @@ export interface IngestCounters {
   lastCommitAt: string | null
 }
 
+/** A batch's file of one table. */
+interface BatchFile {
+  readonly entry: TailedEntry
+  /** Root-relative, as the commit lists it. */
+  readonly path: string
+}
+
+const inBatches = (entries: ReadonlyArray<TailedEntry>) =>
+  entries.map((e) => `(source_partition = ${e.partition} and source_offset between ${e.from} and ${e.to})`).join(" or ")
+
 /**
  * Reads the Parquet files that newly committed batches list (only the columns the page needs, one query per
- * table) and folds their rows into `state`.
+ * table) and folds their rows into `state`. It reads holding the tables' shared swap locks, so no compaction
+ * swaps a directory under a query; a file compaction merged away between its commit and this read is read
+ * from the files that hold its rows now, filtered to its batch (source partition and offsets; order lines
+ * through their orders), so every committed row is counted once.
  */
 export const foldCommits = (
   wh: Warehouse["Service"],
@@ -29,20 +41,56 @@ export const foldCommits = (
   ingest: IngestCounters,
   log: (line: string) => void,
 ) => {
-  /** Runs a query over a list of files in chunks; a file that vanished (compaction) is counted, not fatal. */
-  const readFiles = (paths: ReadonlyArray<string>, sql: (p: ReadonlyArray<string>) => string) =>
+  /**
+   * Relations that hold exactly the rows of `files` (of one table): the files still in place, and the rows of
+   * the compacted-away ones in the files that replaced them. Called under the table's swap lock.
+   */
+  const batchRelations = (table: string, files: ReadonlyArray<BatchFile>, all: Map<string, Array<BatchFile>>) => {
+    const held = filesNowHolding(
+      root,
+      table,
+      files.map((f) => f.path),
+    )
+    if (held.lost.length > 0) {
+      ingest.unreadable += held.lost.length
+      log(`[dashboard] ${held.lost.length} committed files of ${table} are in no file of the lake: ${held.lost[0]}`)
+    }
+    const rels: Array<string> = []
+    for (let i = 0; i < held.inPlace.length; i += 2_000) {
+      rels.push(filesRel(held.inPlace.slice(i, i + 2_000).map((p) => join(root, p))))
+    }
+    if (held.successors.length === 0) return rels
+    const inPlace = new Set(held.inPlace)
+    const gone = files.filter((f) => !inPlace.has(f.path)).map((f) => f.entry)
+    const merged = `read_parquet([${held.successors.map((p) => sqlString(join(root, p))).join(", ")}], union_by_name = true)`
+    if (table !== "silver/order_item") {
+      rels.push(`(select * from ${merged} where ${inBatches(gone)})`)
+      return rels
+    }
+    // Order lines carry no offsets: they are the lines of the batches' orders (one event, one batch).
+    const goneEntries = new Set(gone)
+    const orders = batchRelations(
+      "silver/order_placed",
+      (all.get("silver/order_placed") ?? []).filter((f) => goneEntries.has(f.entry)),
+      all,
+    )
+    if (orders.length > 0) {
+      const ids = orders.map((r) => `select event_id from ${r}`).join(" union all ")
+      rels.push(`(select * from ${merged} where event_id in (${ids}))`)
+    }
+    return rels
+  }
+
+  /** Runs `sql` over each relation; a failed query is counted and logged, never fatal. */
+  const readRows = (rels: ReadonlyArray<string>, sql: (from: string) => string) =>
     Effect.gen(function* () {
       const rows: Array<Row> = []
-      // A file compacted away since its commit is counted, not read (its rows now sit in a merged file).
-      const present = paths.filter((p) => existsSync(p))
-      ingest.unreadable += paths.length - present.length
-      for (let i = 0; i < present.length; i += 2_000) {
-        const chunk = present.slice(i, i + 2_000)
-        const got = yield* wh.query(sql(chunk)).pipe(
+      for (const rel of rels) {
+        const got = yield* wh.query(sql(rel)).pipe(
           Effect.catch((e) =>
             Effect.sync(() => {
-              ingest.unreadable += chunk.length
-              log(`[dashboard] could not read ${chunk.length} files: ${e.message}`)
+              ingest.unreadable++
+              log(`[dashboard] could not read ${rel.slice(0, 200)}: ${e.message}`)
               return [] as ReadonlyArray<Row>
             }),
           ),
@@ -52,27 +100,19 @@ export const foldCommits = (
       return rows
     })
 
-  return (entries: ReadonlyArray<TailedEntry>) =>
+  const fold = (entries: ReadonlyArray<TailedEntry>, byTable: Map<string, Array<BatchFile>>) =>
     Effect.gen(function* () {
       const now = Date.now()
-      const byTable = new Map<string, Array<string>>()
       for (const e of entries) {
-        for (const f of e.files) {
-          if (f.table === "bronze/events") {
-            state.addRecordsIn(f.rows, e.maxRecordTs, now)
-            continue
-          }
-          const list = byTable.get(f.table) ?? []
-          list.push(join(root, f.path))
-          byTable.set(f.table, list)
-          ingest.files++
-        }
+        for (const f of e.files) if (f.table === "bronze/events") state.addRecordsIn(f.rows, e.maxRecordTs, now)
       }
+      const readFiles = (table: string, files: ReadonlyArray<BatchFile>, sql: (from: string) => string) =>
+        readRows(batchRelations(table, files, byTable), sql)
       for (const table of EVENT_TABLES) {
         const paths = byTable.get(`silver/${table}`)
         if (paths === undefined) continue
         if (table === "order_placed") {
-          const rows = yield* readFiles(paths, orderRowsSql)
+          const rows = yield* readFiles(`silver/${table}`, paths, orderRowsSql)
           state.addOrders(
             rows.map((r) => ({
               orderId: String(r.order_id),
@@ -96,7 +136,7 @@ export const foldCommits = (
           )
           continue
         }
-        const rows = yield* readFiles(paths, (p) => eventRowsSql(table, p))
+        const rows = yield* readFiles(`silver/${table}`, paths, (from) => eventRowsSql(table, from))
         state.addEvents(
           rows.map((r) => ({
             type: table,
@@ -110,7 +150,7 @@ export const foldCommits = (
       }
       const items = byTable.get("silver/order_item")
       if (items !== undefined) {
-        const rows = yield* readFiles(items, orderItemRowsSql)
+        const rows = yield* readFiles("silver/order_item", items, orderItemRowsSql)
         state.addOrderItems(
           rows.map((r) => ({
             sku: String(r.sku),
@@ -123,7 +163,7 @@ export const foldCommits = (
       }
       const dlq = byTable.get("bronze/dlq")
       if (dlq !== undefined) {
-        const rows = yield* readFiles(dlq, dlqRowsSql)
+        const rows = yield* readFiles("bronze/dlq", dlq, dlqRowsSql)
         state.addDlq(
           rows.map((r) => ({
             code: String(r.error_code),
@@ -142,4 +182,19 @@ export const foldCommits = (
         if (ingest.lastCommitAt === null || e.committedAt > ingest.lastCommitAt) ingest.lastCommitAt = e.committedAt
       }
     })
+
+  return (entries: ReadonlyArray<TailedEntry>) => {
+    const byTable = new Map<string, Array<BatchFile>>()
+    for (const e of entries) {
+      for (const f of e.files) {
+        if (f.table === "bronze/events") continue
+        const list = byTable.get(f.table) ?? []
+        list.push({ entry: e, path: f.path })
+        byTable.set(f.table, list)
+        ingest.files++
+      }
+    }
+    // No compaction swaps these tables' directories while their files are read.
+    return withTablesReadLocked(root, byTable.keys(), fold(entries, byTable))
+  }
 }

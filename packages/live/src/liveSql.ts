@@ -2,30 +2,31 @@
 import { EVENT_TYPES } from "@shop/contract"
 import { sqlString } from "@shop/warehouse"
 
-const files = (paths: ReadonlyArray<string>) => `read_parquet([${paths.map(sqlString).join(", ")}])`
+/** A relation over Parquet files (all of one table, so of one physical schema). */
+export const filesRel = (paths: ReadonlyArray<string>) => `read_parquet([${paths.map(sqlString).join(", ")}])`
 
 /** Silver event tables whose rows count as events of a session: one per event type of the contract. */
 export const EVENT_TABLES = EVENT_TYPES
 
-export const eventRowsSql = (table: string, paths: ReadonlyArray<string>) =>
+export const eventRowsSql = (table: string, from: string) =>
   table === "page_view"
-    ? `select session_id, epoch_ms(event_ts)::DOUBLE as ts, page_type, sku from ${files(paths)}`
-    : `select session_id, epoch_ms(event_ts)::DOUBLE as ts from ${files(paths)}`
+    ? `select session_id, epoch_ms(event_ts)::DOUBLE as ts, page_type, sku from ${from}`
+    : `select session_id, epoch_ms(event_ts)::DOUBLE as ts from ${from}`
 
-export const orderRowsSql = (paths: ReadonlyArray<string>) => `
+export const orderRowsSql = (from: string) => `
   select order_id, session_id, user_id, epoch_ms(event_ts)::DOUBLE as ts, epoch_ms(record_ts)::DOUBLE as record_ts,
          units, line_count, ((subtotal - discount) * 100)::INTEGER as net_cents, (total * 100)::INTEGER as total_cents,
          payment_method, country, device
-  from ${files(paths)}`
+  from ${from}`
 
-export const orderItemRowsSql = (paths: ReadonlyArray<string>) => `
+export const orderItemRowsSql = (from: string) => `
   select sku, epoch_ms(event_ts)::DOUBLE as ts, quantity, (line_total * 100)::INTEGER as line_total_cents
-  from ${files(paths)}`
+  from ${from}`
 
-export const dlqRowsSql = (paths: ReadonlyArray<string>) => `
+export const dlqRowsSql = (from: string) => `
   select error_code, error_message, source_partition, source_offset::DOUBLE as source_offset,
          epoch_ms(source_ts)::DOUBLE as source_ts
-  from ${files(paths)}`
+  from ${from}`
 
 /** The gold minute rollup for `[from, to]`, money as cents. */
 export const goldMinutesSql = (path: string, from: number, to: number) => `

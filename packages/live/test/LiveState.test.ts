@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test"
+import { describe, expect, setDefaultTimeout, test } from "bun:test"
 import { centsToDecimal, decimalToCents, LiveState, MINUTE, type MinutePoint, type OrderRow } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const now = Date.parse("2026-11-25T12:30:30Z")
 const minute = (m: number) => Date.parse("2026-11-25T12:00:00Z") + m * MINUTE

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -10,6 +10,9 @@ import { runStreamProcessor } from "@shop/stream"
 import { refreshDailyFacts, refreshRealtime, Warehouse } from "@shop/warehouse"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { DashboardServer, dashboardLayer, type Snapshot } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "live-api-"))
 const pipeline = Layer.mergeAll(layerEmbeddedAt(join(dir, "broker")), Lake.layerAt(dir))

@@ -1,3 +1,4 @@
+import { kafkaTopicConfigs, type TopicSpec } from "@shop/broker"
 import { Effect, Schema } from "effect"
 import { Kafka, logLevel } from "kafkajs"
 
@@ -6,20 +7,16 @@ export class TopicAdminError extends Schema.TaggedError<TopicAdminError>()("Topi
   message: Schema.String,
 }) {}
 
-export interface TopicPlan {
-  readonly name: string
-  readonly partitions: number
-  /** retention.ms; absent: the broker's default. */
-  readonly retentionMs?: number
-  /** retention.bytes per partition; absent: the broker's default. */
-  readonly retentionBytes?: number
-}
+/** A topic as planned: the Broker's TopicSpec, with its Kafka configs from `kafkaTopicConfigs` (the same the
+ *  Kafka layer gives the topics it creates; absent retention: keep). */
+export type TopicPlan = TopicSpec
 
 export interface TopicState {
   readonly name: string
   readonly partitions: number
   readonly retentionMs: string | undefined
   readonly retentionBytes: string | undefined
+  readonly maxMessageBytes: string | undefined
   /** What differs from the plan (fewer partitions, other retention); empty when the topic is as planned. */
   readonly problems: ReadonlyArray<string>
 }
@@ -58,12 +55,7 @@ export const ensureTopics = (brokers: ReadonlyArray<string>, plans: ReadonlyArra
               topics: missing.map((p) => ({
                 topic: p.name,
                 numPartitions: p.partitions,
-                configEntries: [
-                  ...(p.retentionMs === undefined ? [] : [{ name: "retention.ms", value: String(p.retentionMs) }]),
-                  ...(p.retentionBytes === undefined
-                    ? []
-                    : [{ name: "retention.bytes", value: String(p.retentionBytes) }]),
-                ],
+                configEntries: kafkaTopicConfigs(p),
               })),
             }),
           )
@@ -77,25 +69,24 @@ export const ensureTopics = (brokers: ReadonlyArray<string>, plans: ReadonlyArra
             resources: plans.map((p) => ({
               type: 2, // TOPIC
               name: p.name,
-              configNames: ["retention.ms", "retention.bytes"],
+              configNames: ["retention.ms", "retention.bytes", "max.message.bytes"],
             })),
           }),
         )
         return plans.map((plan): TopicState => {
           const partitions = metadata.topics.find((t) => t.name === plan.name)?.partitions.length ?? 0
           const entries = configs.resources.find((r) => r.resourceName === plan.name)?.configEntries ?? []
-          const retentionMs = entries.find((e) => e.configName === "retention.ms")?.configValue
-          const retentionBytes = entries.find((e) => e.configName === "retention.bytes")?.configValue
+          const value = (config: string) => entries.find((e) => e.configName === config)?.configValue
+          const retentionMs = value("retention.ms")
+          const retentionBytes = value("retention.bytes")
+          const maxMessageBytes = value("max.message.bytes")
           const problems = [
             ...(partitions < plan.partitions ? [`has ${partitions} partitions, planned ${plan.partitions}`] : []),
-            ...(plan.retentionMs !== undefined && retentionMs !== String(plan.retentionMs)
-              ? [`retention.ms is ${retentionMs}, planned ${plan.retentionMs}`]
-              : []),
-            ...(plan.retentionBytes !== undefined && retentionBytes !== String(plan.retentionBytes)
-              ? [`retention.bytes is ${retentionBytes}, planned ${plan.retentionBytes}`]
-              : []),
+            ...kafkaTopicConfigs(plan)
+              .filter((c) => value(c.name) !== c.value)
+              .map((c) => `${c.name} is ${value(c.name)}, planned ${c.value}`),
           ]
-          return { name: plan.name, partitions, retentionMs, retentionBytes, problems }
+          return { name: plan.name, partitions, retentionMs, retentionBytes, maxMessageBytes, problems }
         })
       }),
     (admin) => Effect.promise(() => admin.disconnect()),

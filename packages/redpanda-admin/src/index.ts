@@ -1,3 +1,2 @@
 export * from "./AdminApi.ts"
-export * from "./pipelineTopics.ts"
 export * from "./TopicAdmin.ts"

@@ -1,6 +1,9 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { Effect, Exit } from "effect"
 import { adminApiStatus } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 // A stand-in for Redpanda's Admin API on localhost, answering with the documented payloads.
 let mode: "ready" | "booting" | "garbage" = "ready"

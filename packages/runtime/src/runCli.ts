@@ -1,5 +1,5 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Broker } from "@shop/broker"
+import { BrokerLayers } from "@shop/broker"
 import { isDiskFault } from "@shop/fsio"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
@@ -60,7 +60,7 @@ export const runCli = <Name extends string, Input, E, R>(
   } = {},
 ): void => {
   const run = Command.run(command, { version: "0.1.0" })
-  const withBroker = (options.broker === false ? run : run.pipe(Effect.provide(Broker.layer))) as Effect.Effect<
+  const withBroker = (options.broker === false ? run : run.pipe(Effect.provide(BrokerLayers.layer))) as Effect.Effect<
     void,
     unknown,
     Command.Environment

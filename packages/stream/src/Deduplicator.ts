@@ -182,8 +182,46 @@ export class Deduplicator {
   }
 }
 
-/** The 128 bits of a UUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" as four 32-bit words. */
-const words = (uuid: string): [number, number, number, number] => [
+/** Value of each hex digit by char code (both cases), 255 for anything else. */
+const HEX = (() => {
+  const t = new Uint8Array(256).fill(255)
+  for (let i = 0; i < 16; i++) {
+    t["0123456789abcdef".charCodeAt(i)] = i
+    t["0123456789ABCDEF".charCodeAt(i)] = i
+  }
+  return t
+})()
+
+/** Eight hex digits of `s` from `at`, skipping the dash at `skip` (or -1), as an unsigned 32-bit word. */
+const word = (s: string, at: number, skip: number): number => {
+  let w = 0
+  for (let i = at, n = 0; n < 8; i++) {
+    if (i === skip) continue
+    const v = HEX[s.charCodeAt(i) & 0xff]!
+    if (v === 255) return Number.NaN
+    w = (w << 4) | v
+    n++
+  }
+  return w >>> 0
+}
+
+/**
+ * The 128 bits of a UUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" as four 32-bit words (hex read by table: this
+ * runs for every event and every id loaded from Silver; parseInt on slices cost a tenth of the processor).
+ */
+const words = (uuid: string): [number, number, number, number] => {
+  const out: [number, number, number, number] = [
+    word(uuid, 0, -1),
+    word(uuid, 9, 13),
+    word(uuid, 19, 23),
+    word(uuid, 28, -1),
+  ]
+  // Not a UUID's shape (the contract admits no other ids; this keeps the old parse's answer for odd input).
+  if (uuid.length !== 36 || Number.isNaN(out[0] + out[1] + out[2] + out[3])) return slowWords(uuid)
+  return out
+}
+
+const slowWords = (uuid: string): [number, number, number, number] => [
   Number.parseInt(uuid.slice(0, 8), 16),
   Number.parseInt(uuid.slice(9, 13) + uuid.slice(14, 18), 16),
   Number.parseInt(uuid.slice(19, 23) + uuid.slice(24, 28), 16),

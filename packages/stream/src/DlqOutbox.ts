@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
+import { dirname } from "node:path"
 import { Broker, type BrokerError, BrokerUnavailable, type PartitionOffset } from "@shop/broker"
 import { type DlqRecord, TOPIC_DLQ } from "@shop/contract"
 import { writeFileDurably } from "@shop/fsio"
-import { lakeError } from "@shop/lake"
+import { lakeError, lakeLayout } from "@shop/lake"
 import { Effect } from "effect"
 
 const encoder = new TextEncoder()
@@ -64,7 +64,7 @@ export class DlqOutbox {
   ) {}
 
   private path(partition: number) {
-    return join(this.root, "_lake", "dlq-pending", this.topic, `${partition}.json`)
+    return lakeLayout.dlqPendingPath(this.root, this.topic, partition)
   }
 
   /** Notes the produce about to happen (durably: write, fsync, rename, fsync the directory). */

@@ -23,6 +23,11 @@ export interface StreamMetricsSnapshot {
   readonly partitions: ReadonlyArray<{ partition: number; committed: number; end: number; lag: number }>
   readonly newestEventTs: string | null
   readonly dedupIds: number
+  /**
+   * The lake's exclusive commit lock (cross-worker exactness): times taken, ms waited for it and ms held, by
+   * this process since it started. Each batch takes it twice (catch up and load days; catch up and publish).
+   */
+  readonly commitLock: { readonly taken: number; readonly waitMs: number; readonly heldMs: number }
 }
 
 export class StreamMetrics {
@@ -36,6 +41,7 @@ export class StreamMetrics {
   partitions: Array<{ partition: number; committed: number; end: number; lag: number }> = []
   newestEventTs: number | null = null
   dedupIds = 0
+  readonly commitLock = { taken: 0, waitMs: 0, heldMs: 0 }
   totals: BatchCounts = { records: 0, silver: {}, duplicates: 0, dlq: {} }
 
   addBatch(counts: {
@@ -76,6 +82,7 @@ export class StreamMetrics {
       partitions: this.partitions,
       newestEventTs: this.newestEventTs === null ? null : new Date(this.newestEventTs).toISOString(),
       dedupIds: this.dedupIds,
+      commitLock: { ...this.commitLock },
     }
   }
 
@@ -93,6 +100,10 @@ export class StreamMetrics {
     const silver = Object.values(this.silverRows).reduce((a, b) => a + b, 0)
     const dlq = Object.values(this.dlq).reduce((a, b) => a + b, 0)
     const lag = this.partitions.reduce((a, p) => a + p.lag, 0)
-    return `in ${this.recordsIn}, silver ${silver}, duplicates ${this.duplicates}, dlq ${dlq}, batches ${this.batches}, lag ${lag}`
+    const l = this.commitLock
+    return (
+      `in ${this.recordsIn}, silver ${silver}, duplicates ${this.duplicates}, dlq ${dlq}, batches ${this.batches}, lag ${lag}` +
+      `, commit lock ${l.taken} times: waited ${Math.round(l.waitMs)} ms, held ${Math.round(l.heldMs)} ms`
+    )
   }
 }

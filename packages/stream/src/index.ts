@@ -1,5 +1,6 @@
 export * from "./Deduplicator.ts"
 export * from "./metricsEndpoint.ts"
 export * from "./routeBatch.ts"
+export * from "./StreamErrors.ts"
 export * from "./StreamMetrics.ts"
 export * from "./StreamProcessor.ts"

@@ -126,7 +126,9 @@ export const routeBatch = (
       partition: r.partition,
       offset: r.offset,
       key: r.key,
-      value: text,
+      // Valid UTF-8 (nearly every record): the bytes as they came, which the writer stores without encoding the
+      // text again; otherwise the lenient text, and the exact bytes beside it.
+      value: exactBytes === null ? r.value : text,
       value_bytes: exactBytes,
       record_ts: r.timestamp,
       ingested_at: now,

@@ -1,9 +1,12 @@
-import { expect, test } from "bun:test"
+import { expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Random } from "@shop/generator"
 import { Deduplicator } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 test("remembers every id exactly across growth; evicts only whole days, least recently used first", () => {
   const random = new Random(1)

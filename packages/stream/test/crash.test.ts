@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,6 +9,9 @@ import { Lake } from "@shop/lake"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 import { duckdb, expectSilverMatches } from "./lakeQueries.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "stream-crash-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

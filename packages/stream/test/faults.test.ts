@@ -3,7 +3,7 @@
  * partition, lose an event or let a duplicate into Silver. Each case runs the real processor on the embedded
  * broker in a temp dir and checks the lake with DuckDB (an independent reader).
  */
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -13,6 +13,9 @@ import { Lake, type LakeFaults } from "@shop/lake"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor, type StreamOptions } from "../src/index.ts"
 import { duckdb } from "./lakeQueries.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const root = mkdtempSync(join(tmpdir(), "stream-faults-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

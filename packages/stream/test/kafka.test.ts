@@ -3,7 +3,7 @@
  * as an outside client on both ends. Runs only when KAFKA_BROKERS is set (CI's Kafka step); each spec starts
  * from fresh events.raw / events.dlq topics and its own lake directory.
  */
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
@@ -11,9 +11,12 @@ import { Broker, deleteKafkaTopics, ensureDefaultTopics, layerKafkaWith, partiti
 import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq } from "@shop/generator"
 import { Lake } from "@shop/lake"
-import { Effect, Fiber, Layer } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 import { duckdb, expectSilverMatches } from "./lakeQueries.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const kafka = process.env.KAFKA_BROKERS ? process.env.KAFKA_BROKERS.split(",") : undefined
 const repo = resolve(import.meta.dir, "../../..")
@@ -38,6 +41,8 @@ const freshTopics = Effect.gen(function* () {
 
 describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
   // Restarting needs the broker to be ours: infra/kafka-local started it (its pid file is there).
+  // The processor rides out the restart (untilBrokerBack): a broker call that met the broker away used to kill it
+  // after kafkajs' ~30 s of retries, i.e. whenever the restart took longer (a loaded machine).
   test.skipIf(!existsSync(localPidFile))(
     "a broker restart in the middle of a run: nothing lost or duplicated in Silver, nothing twice on events.raw",
     async () => {
@@ -61,6 +66,7 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
       let processedAtRestart = -1
       let restartExit = null as number | null
       let restartOutput = ""
+      const logs: Array<string> = []
       await Effect.runPromise(
         Effect.gen(function* () {
           const broker = yield* Broker
@@ -70,7 +76,9 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
               availableNow: false,
               groupId: `restart-${Date.now()}`,
               maxBatchMs: 200,
-              log: () => {},
+              log: (line) => {
+                logs.push(line)
+              },
               onBatch: (m) => {
                 processed = m.recordsIn
               },
@@ -95,7 +103,14 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
             restartOutput = yield* Effect.promise(() => new Response(restart!.stderr).text())
           }
           const deadline = Date.now() + 180_000
-          while (processed < N && Date.now() < deadline) yield* Effect.sleep("100 millis")
+          while (processed < N && Date.now() < deadline && processor.pollUnsafe() === undefined)
+            yield* Effect.sleep("100 millis")
+          // A processor that stopped (or is stuck) says why: its exit and its last log lines.
+          const exit = processor.pollUnsafe()
+          if (exit !== undefined || processed < N)
+            throw new Error(
+              `processor at ${processed} of ${N} records, ${exit === undefined ? "still running" : `exited: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "success"}`}; last log lines:\n${logs.slice(-30).join("\n")}`,
+            )
           yield* Fiber.interrupt(processor)
           const ends = yield* broker.endOffsets(TOPIC_RAW)
           // The idempotent producer retried across the restart without writing any record twice.
@@ -119,6 +134,64 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
     },
     300_000,
   )
+
+  test("a fresh lake on a topic the group has consumed rebuilds everything, with 1 and 2 workers (the lake's commit log decides, not the group's offsets)", async () => {
+    const stats = emptyStats()
+    const stream = makeEventStream(
+      {
+        seed: 41,
+        start: Date.parse("2026-11-14T00:00:00Z"),
+        eps: 5,
+        badRate: 0.02,
+        dupRate: 0.02,
+        lateRate: 0,
+        seasonality: false,
+      },
+      stats,
+    )
+    const N = 12_000
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* freshTopics
+        const broker = yield* Broker
+        for (let sent = 0; sent < N; sent += 2_000) {
+          const batch: Array<GeneratedRecord> = []
+          while (batch.length < 2_000) batch.push(stream.next().value as GeneratedRecord)
+          yield* broker.produce(TOPIC_RAW, batch)
+        }
+      }).pipe(Effect.provide(layerKafkaWith({ brokers: kafka ?? [] }))),
+    )
+    // The events are stamped with their (past) event time, as a backfill is. The pipeline as users run it, under
+    // its default group (stream-processor), each time on a new DATA_DIR: the first run commits the group's
+    // offsets at the end of every partition; the others must still read everything.
+    const pipeline = (dataDir: string, workers: number) => {
+      const proc = Bun.spawnSync(
+        ["bun", join(repo, "apps/stream/src/main.ts"), "--available-now", "--workers", String(workers)],
+        {
+          env: { ...process.env, DATA_DIR: dataDir, KAFKA_BROKERS: (kafka ?? []).join(","), METRICS_PORT: "0" },
+          stdout: "pipe",
+          stderr: "pipe",
+          timeout: 180_000,
+        },
+      )
+      const output = proc.stderr.toString() + proc.stdout.toString()
+      if (proc.exitCode !== 0) throw new Error(`pipeline --workers ${workers} exited ${proc.exitCode}: ${output}`)
+      return output
+    }
+    for (const workers of [1, 1, 2]) {
+      const dir = tempDir()
+      const output = pipeline(dir, workers)
+      const db = await duckdb(dir)
+      try {
+        expect({ workers, bronze: await db.count("bronze/events") }).toEqual({ workers, bronze: N })
+        await expectSilverMatches(db, stats)
+      } catch (e) {
+        throw new Error(`a fresh lake with ${workers} worker(s) did not rebuild everything: ${e}\n${output}`)
+      } finally {
+        db.close()
+      }
+    }
+  }, 300_000)
 
   test("kcat as an outside client: produces into events.raw, reads events.dlq after the pipeline ran", async () => {
     const dir = tempDir()

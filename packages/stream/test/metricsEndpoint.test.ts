@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { networkInterfaces, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -8,6 +8,9 @@ import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq, sumValid } f
 import { Lake } from "@shop/lake"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "stream-metrics-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
-import { CommitLogTail, type TailedEntry } from "@shop/lake"
+import { CommitLogTail, filesNowHolding, type TailedEntry, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { writeParquet } from "./GoldJobs.ts"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
@@ -22,6 +22,9 @@ const INCREMENTAL_SOURCES: RollupSources = {
 }
 
 const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
+
+/** The lake tables the rollups read. */
+const READ_TABLES = [...EVENT_TYPES.map((t) => `silver/${t}`), "silver/order_item", "bronze/dlq"]
 
 /** Where a batch's rows come from: its files, or (when compaction merged them away) its offsets in the table. */
 type Source = (table: string) => string | undefined
@@ -107,30 +110,50 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
       return (table) => rowsAt(table, within)
     }
 
-    /** The rows of newly committed batches: their files, or their offset ranges when a file has gone. */
-    const batchRows = (entries: ReadonlyArray<TailedEntry>) => {
-      const files = new Map<string, Array<string>>()
-      const ranges: Array<{ partition: number; from: number; to: number }> = []
+    /**
+     * The rows of newly committed batches: their files while in place; for a file compaction merged away since,
+     * the files that hold its rows now, filtered to its batch (offsets; order lines through their orders).
+     * Read under the tables' swap locks (see `refresh`), so the files named here stay put until read.
+     */
+    const batchRows = (entries: ReadonlyArray<TailedEntry>): Source => {
+      const byTable = new Map<string, Array<{ entry: TailedEntry; path: string }>>()
       for (const e of entries) {
-        if (e.files.every((f) => existsSync(join(root, f.path)))) {
-          for (const f of e.files) {
-            const list = files.get(f.table) ?? []
-            list.push(join(root, f.path))
-            files.set(f.table, list)
+        for (const f of e.files) {
+          const list = byTable.get(f.table) ?? []
+          list.push({ entry: e, path: f.path })
+          byTable.set(f.table, list)
+        }
+      }
+      const parquet = (paths: ReadonlyArray<string>) =>
+        `read_parquet([${paths.map((p) => sqlString(join(root, p))).join(", ")}], union_by_name = true)`
+      const rel = (table: string, only?: ReadonlySet<TailedEntry>): string | undefined => {
+        const files = (byTable.get(table) ?? []).filter((f) => only === undefined || only.has(f.entry))
+        if (files.length === 0) return undefined
+        const held = filesNowHolding(
+          root,
+          table,
+          files.map((f) => f.path),
+        )
+        const parts: Array<string> = []
+        if (held.inPlace.length > 0) parts.push(`select * from ${parquet(held.inPlace)}`)
+        if (held.successors.length > 0) {
+          const inPlace = new Set(held.inPlace)
+          const gone = new Set(files.filter((f) => !inPlace.has(f.path)).map((f) => f.entry))
+          if (table !== "silver/order_item") {
+            const within = [...gone]
+              .map((e) => `(source_partition = ${e.partition} and source_offset between ${e.from} and ${e.to})`)
+              .join(" or ")
+            parts.push(`select * from ${parquet(held.successors)} where ${within}`)
+          } else {
+            const orders = rel("silver/order_placed", gone)
+            if (orders !== undefined) {
+              parts.push(`select * from ${parquet(held.successors)} where event_id in (select event_id from ${orders})`)
+            }
           }
-        } else ranges.push({ partition: e.partition, from: e.from, to: e.to })
+        }
+        return parts.length === 0 ? undefined : `(${parts.join(" union all by name ")})`
       }
-      const fromFiles: Source = (table) => {
-        const list = files.get(table)
-        return list === undefined
-          ? undefined
-          : `read_parquet([${list.map(sqlString).join(", ")}], union_by_name = true)`
-      }
-      const inRanges = ranges.map(
-        (r) => `(source_partition = ${r.partition} and source_offset between ${r.from} and ${r.to})`,
-      )
-      const fromRanges: Source = (table) => (ranges.length === 0 ? undefined : rowsAt(table, inRanges.join(" or ")))
-      return [fromFiles, fromRanges]
+      return (table) => rel(table)
     }
 
     /** Folds in what was committed since the last call and rewrites both rollup files as of `now`. */
@@ -143,14 +166,15 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
           for (const [key, next] of tail.committed) {
             if (key.startsWith(`${TOPIC_RAW}/`)) committed.set(Number(key.slice(TOPIC_RAW.length + 1)), next)
           }
-          yield* ingest(committedRows(committed), now)
+          yield* withTablesReadLocked(root, READ_TABLES, ingest(committedRows(committed), now))
           yield* wh.exec(
             `create or replace view dim_sku as select * from read_csv(${sqlString(catalog)}, header = true)`,
           )
           started = true
         } else {
           const entries = tail.poll().filter((e) => e.topic === TOPIC_RAW)
-          if (entries.length > 0) for (const source of batchRows(entries)) yield* ingest(source, now)
+          // No compaction swaps a directory while the batches' files are listed and read.
+          if (entries.length > 0) yield* withTablesReadLocked(root, READ_TABLES, ingest(batchRows(entries), now))
         }
         yield* wh.exec(`
           delete from rt_session_minutes where minute < ${ts(now)} - interval 48 hour - interval 10 minute;

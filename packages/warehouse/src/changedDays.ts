@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { CommitLog } from "@shop/lake"
+import { CommitLog, lakeLayout } from "@shop/lake"
 
 /** How far the gold jobs have read each commit log: entries processed per `<topic>/<partition>`. */
 export type GoldProgress = Record<string, number>
@@ -15,7 +15,7 @@ export const readProgress = (path: string): GoldProgress =>
 export const changedDays = (root: string, progress: GoldProgress) => {
   const days = new Set<string>()
   const next: GoldProgress = { ...progress }
-  const commits = join(root, "_lake", "commits")
+  const commits = lakeLayout.commitsDir(root)
   if (!existsSync(commits)) return { days, next }
   for (const topic of readdirSync(commits)) {
     for (const file of readdirSync(join(commits, topic)).filter((f) => f.endsWith(".log"))) {

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,6 +11,9 @@ import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
 import { refreshDailyFacts, Warehouse } from "../src/index.ts"
 import { fileCounts, globOf, goldFingerprint, lakeFingerprint } from "./lakeSnapshot.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "compaction-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test"
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,6 +9,9 @@ import { ALL_TABLES, type CompactionPoint, compactLake, Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
 import { fileCounts, lakeFingerprint } from "./lakeSnapshot.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const base = mkdtempSync(join(tmpdir(), "compaction-crash-"))
 afterAll(() => rmSync(base, { recursive: true, force: true }))

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test"
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -9,6 +9,9 @@ import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
 import { DEFAULT_CATALOG, refreshDailyFacts, refreshRealtime, Warehouse } from "../src/index.ts"
+
+// bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
+setDefaultTimeout(120_000)
 
 const dir = mkdtempSync(join(tmpdir(), "gold-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -279,6 +279,12 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
         return { assignment, poll, seek, commit } satisfies Consumer
       })
 
+    const maxRecordBytesOf = (topic: string) =>
+      attempt(`record limit of ${topic}`, () => {
+        specOf(topic)
+        return maxRecordBytes
+      })
+
     return Broker.of({
       createTopic,
       listTopics,
@@ -288,6 +294,7 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
       committedOffsets,
       listGroups,
       consumer,
+      maxRecordBytes: maxRecordBytesOf,
     })
   })
 

@@ -97,7 +97,8 @@ export class GroupOffsets {
   /** A killed committer leaves `offsets.json.tmp-<pid>`; under the commit lock no commit is in flight. */
   private removeStaleTempFiles(): void {
     const isTemp = (f: string) => f.startsWith(`${OFFSETS}.tmp-`)
-    if (!readdirSync(this.dir).some(isTemp)) return
+    // A member of no partition (an empty static assignment) created no directory.
+    if (!existsSync(this.dir) || !readdirSync(this.dir).some(isTemp)) return
     withFileLock(join(this.dir, "offsets.lock"), () => {
       for (const f of readdirSync(this.dir)) if (isTemp(f)) unlinkIfPresent(join(this.dir, f))
     })

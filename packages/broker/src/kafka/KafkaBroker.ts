@@ -15,6 +15,7 @@ import {
   RecordRejected,
   TopicNotFound,
 } from "../BrokerError.ts"
+import { kafkaTopicConfigs, PIPELINE_MAX_RECORD_BYTES } from "../ensureDefaultTopics.ts"
 import { partitionForKey } from "../partitioner.ts"
 import { makeKafkaConsumer } from "./KafkaConsumer.ts"
 import { toBrokerError } from "./kafkaErrors.ts"
@@ -76,7 +77,7 @@ const toBuffer = (v: Uint8Array | string): Buffer =>
 /** The Broker over Apache Kafka or Redpanda, with kafkajs. Connects its admin client and an idempotent producer. */
 export const makeKafkaBroker = (options: KafkaOptions) =>
   Effect.gen(function* () {
-    const maxRecordBytes = options.maxRecordBytes ?? 2 * 1024 * 1024
+    const maxRecordBytes = options.maxRecordBytes ?? PIPELINE_MAX_RECORD_BYTES
     const level = LEVELS[(process.env.KAFKAJS_LOG_LEVEL ?? "error").toLowerCase()] ?? logLevel.ERROR
     const kafka = new Kafka({
       clientId: options.clientId ?? "shop-pulse",
@@ -112,6 +113,27 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
         }),
     )
 
+    /**
+     * kafkajs' admin gives up at once on NOT_LEADER_FOR_PARTITION / LEADER_NOT_AVAILABLE. A partition whose leader
+     * is in the metadata but not serving yet (a topic just created, a broker just restarted: seen as
+     * "offsets of t: This server is not the leader for that topic-partition" in the kafka step) answers that for
+     * a moment: retried every 100 ms for at most 15 s, with fresh metadata.
+     */
+    const leaderReady = async <A>(f: () => Promise<A>): Promise<A> => {
+      const deadline = Date.now() + 15_000
+      for (;;) {
+        try {
+          return await f()
+        } catch (e) {
+          const err = e as { type?: string; originalError?: { type?: string } }
+          const type = err.type ?? err.originalError?.type
+          if ((type !== "NOT_LEADER_FOR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") || Date.now() > deadline) throw e
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await admin.fetchTopicMetadata().catch(() => undefined)
+        }
+      }
+    }
+
     const call = <A>(what: string, f: () => Promise<A>, topic?: string): Effect.Effect<A, BrokerError> =>
       Effect.tryPromise({ try: f, catch: (e) => toBrokerError(`${what} (Kafka at ${where})`, e, topic) })
 
@@ -140,24 +162,48 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
         if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
           return yield* new RecordRejected({ message: `a topic needs at least one partition, got ${spec.partitions}` })
         }
-        const configEntries = [
-          // Room for a whole batch around the largest record.
-          { name: "max.message.bytes", value: String(maxRecordBytes + 64 * 1024) },
-          ...(spec.retentionMs === undefined ? [] : [{ name: "retention.ms", value: String(spec.retentionMs) }]),
-          ...(spec.retentionBytes === undefined
-            ? []
-            : [{ name: "retention.bytes", value: String(spec.retentionBytes) }]),
-        ]
-        // false when it exists already: left as it is.
+        const configEntries = kafkaTopicConfigs(spec, maxRecordBytes)
+        // false when it exists already: left as it is. Not waitForLeaders: kafkajs then asks the broker for the
+        // topic's metadata once, and a broker whose metadata has not caught up with the controller yet (KRaft,
+        // a broker just started) answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry.
         yield* call(
           `create topic ${spec.name}`,
           () =>
             admin.createTopics({
               topics: [{ topic: spec.name, numPartitions: spec.partitions, configEntries }],
-              waitForLeaders: true,
+              waitForLeaders: false,
             }),
           spec.name,
         )
+        yield* awaitTopic(spec.name)
+      })
+
+    /** Until the topic is in the broker's metadata with a leader for every partition (at most 30 s). */
+    const awaitTopic = (topic: string) =>
+      Effect.gen(function* () {
+        const deadline = Date.now() + 30_000
+        let last = "not listed"
+        while (Date.now() < deadline) {
+          const names = yield* call("list topics", () => admin.listTopics())
+          if (names.includes(topic)) {
+            const meta = yield* Effect.result(
+              call(`describe ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }), topic),
+            )
+            if (meta._tag === "Success") {
+              const partitions = meta.success.topics.find((t) => t.name === topic)?.partitions ?? []
+              if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) {
+                // The leaders serve: the topic's offsets can be read (what every caller does next).
+                yield* call(`offsets of ${topic}`, () => leaderReady(() => admin.fetchTopicOffsets(topic)), topic)
+                return
+              }
+              last = `${partitions.length} partitions, ${partitions.filter((p) => p.leader < 0).length} without a leader`
+            } else last = meta.failure.message
+          }
+          yield* Effect.sleep("100 millis")
+        }
+        return yield* new BrokerUnavailable({
+          message: `create topic ${topic} (Kafka at ${where}): created, but not in the broker's metadata with leaders after 30 s (${last})`,
+        })
       })
 
     const listTopics = Effect.gen(function* () {
@@ -261,7 +307,7 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
     const offsets = (topic: string, which: "high" | "low") =>
       Effect.gen(function* () {
         yield* partitionsOf(topic)
-        const all = yield* call(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic), topic)
+        const all = yield* call(`offsets of ${topic}`, () => leaderReady(() => admin.fetchTopicOffsets(topic)), topic)
         return all
           .map((o) => ({ topic, partition: o.partition, offset: Number(o[which]) }))
           .sort((a, b) => a.partition - b.partition) satisfies Array<PartitionOffset>
@@ -279,6 +325,38 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
           .flatMap((t) => t.partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })))
           .filter((o) => o.offset >= 0)
           .sort((a, b) => a.partition - b.partition)
+      })
+
+    // A record batch of one record: 61 bytes of batch header, at most ~40 of record framing (varints), no headers.
+    const RECORD_BATCH_OVERHEAD = 512
+    const maxRecordBytesOf = (topic: string) =>
+      Effect.gen(function* () {
+        yield* partitionsOf(topic)
+        const configOf = (type: number, name: string, config: string) =>
+          call(
+            `describe ${config} of ${name}`,
+            () => admin.describeConfigs({ includeSynonyms: false, resources: [{ type, name, configNames: [config] }] }),
+            topic,
+          ).pipe(
+            Effect.map((r) => {
+              const value = r.resources[0]?.configEntries.find((e) => e.configName === config)?.configValue
+              const n = value === undefined || value === null ? Number.NaN : Number(value)
+              return Number.isFinite(n) && n > 0 ? n : undefined
+            }),
+          )
+        // 2 = TOPIC, 4 = BROKER (kafkajs ConfigResourceTypes).
+        let limit = yield* configOf(2, topic, "max.message.bytes")
+        if (limit === undefined) {
+          const cluster = yield* call("describe cluster", () => admin.describeCluster())
+          const node = cluster.brokers[0]?.nodeId
+          if (node !== undefined) limit = yield* configOf(4, String(node), "message.max.bytes")
+        }
+        if (limit === undefined) {
+          return yield* new BrokerUnavailable({
+            message: `record limit of ${topic}: Kafka at ${where} gave neither the topic's max.message.bytes nor the broker's message.max.bytes`,
+          })
+        }
+        return Math.min(maxRecordBytes, limit - RECORD_BATCH_OVERHEAD)
       })
 
     const listGroups = call("list groups", () => admin.listGroups()).pipe(
@@ -313,6 +391,7 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
       committedOffsets,
       listGroups,
       consumer,
+      maxRecordBytes: maxRecordBytesOf,
     })
   })
 

@@ -1,7 +1,13 @@
 import { Effect, Schedule, type Scope } from "effect"
 import type { Kafka } from "kafkajs"
 import type { ConsumedRecord, Consumer, ConsumerOptions, PartitionOffset } from "../Broker.ts"
-import { type BrokerError, BrokerUnavailable, GroupBusy, PartitionNotFound } from "../BrokerError.ts"
+import {
+  BROKER_OUTAGE_LIMIT_MS,
+  type BrokerError,
+  BrokerUnavailable,
+  GroupBusy,
+  PartitionNotFound,
+} from "../BrokerError.ts"
 import { toBrokerError } from "./kafkaErrors.ts"
 import { PollBridge } from "./PollBridge.ts"
 import { staticAssigner } from "./staticAssigner.ts"
@@ -73,44 +79,77 @@ export const makeKafkaConsumer = (
       }
       assigned = next
       hasJoined = true
+      restarts = 0
+      awaySince = undefined
       joined?.()
     })
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (event.payload.restart || closing) return
-      failure = toBrokerError(`consumer of group ${groupId}`, event.payload.error, opts.topics[0])
+    // kafkajs gives up on a consumer for good (CRASH, restart false) when it finds no group coordinator because
+    // no broker answers, e.g. during a broker restart (seen in the kafka step: "Crash: KafkaJSNonRetriableError:
+    // Failed to find group coordinator", after which the processor read nothing more). Such a crash is a broker
+    // that is away, not a wrong request: the consumer is started again (GROUP_JOIN then re-seeks every kept
+    // partition to where poll left it), a line each time, 2 s apart, for as long as the stream processor waits for
+    // its other broker calls (BROKER_OUTAGE_LIMIT_MS, 5 min) between joins.
+    const UNREACHABLE = new Set([
+      "KafkaJSGroupCoordinatorNotFound",
+      "KafkaJSConnectionError",
+      "KafkaJSConnectionClosedError",
+      "KafkaJSBrokerNotFound",
+    ])
+    let restarts = 0
+    let awaySince: number | undefined
+    const fail = (e: unknown) => {
+      failure = toBrokerError(`consumer of group ${groupId}`, e, opts.topics[0])
       bridge.wakeAll()
       joined?.()
+    }
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart || closing) return
+      const error = event.payload.error as { name?: string; message?: string }
+      awaySince ??= Date.now()
+      if (hasJoined && UNREACHABLE.has(error.name ?? "") && Date.now() - awaySince < BROKER_OUTAGE_LIMIT_MS) {
+        restarts++
+        process.stderr.write(
+          `[kafka] consumer group ${groupId}: ${error.message ?? error.name} (no broker answers); starting the consumer again in 2 s, attempt ${restarts} (gives up ${Math.round(BROKER_OUTAGE_LIMIT_MS / 60_000)} min after the broker went away)\n`,
+        )
+        setTimeout(() => {
+          if (!closing) start().catch(fail)
+        }, 2_000)
+        return
+      }
+      fail(event.payload.error)
     })
+
+    const start = async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning })
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          while (bridge.full && isRunning() && !closing) {
+            await new Promise<void>((resolve) => bridge.onSpace(1_000, resolve))
+            await heartbeat()
+          }
+          // A seek since this batch was fetched makes it stale: the seek's position wins.
+          if (!isRunning() || closing || isStale()) return
+          const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: Number(m.offset),
+            key: m.key === null || m.key === undefined ? null : m.key.toString("utf8"),
+            value: m.value ?? EMPTY,
+            timestamp: Number(m.timestamp),
+          }))
+          bridge.push(batch.topic, batch.partition, records)
+          // Moves kafkajs' fetch position only; the group's committed offset moves with `commit`.
+          resolveOffset(batch.lastOffset())
+        },
+      })
+    }
 
     yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: async () => {
-          await consumer.connect()
-          await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning })
-          await consumer.run({
-            autoCommit: false,
-            eachBatchAutoResolve: false,
-            eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-              while (bridge.full && isRunning() && !closing) {
-                await new Promise<void>((resolve) => bridge.onSpace(1_000, resolve))
-                await heartbeat()
-              }
-              // A seek since this batch was fetched makes it stale: the seek's position wins.
-              if (!isRunning() || closing || isStale()) return
-              const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: Number(m.offset),
-                key: m.key === null || m.key === undefined ? null : m.key.toString("utf8"),
-                value: m.value ?? EMPTY,
-                timestamp: Number(m.timestamp),
-              }))
-              bridge.push(batch.topic, batch.partition, records)
-              // Moves kafkajs' fetch position only; the group's committed offset moves with `commit`.
-              resolveOffset(batch.lastOffset())
-            },
-          })
-        },
+        try: start,
         catch: (e) => toBrokerError(`join consumer group ${groupId}`, e, opts.topics[0]),
       }),
       () =>
@@ -141,6 +180,12 @@ export const makeKafkaConsumer = (
       return yield* new BrokerUnavailable({
         message: `consumer group ${groupId} was not joined within ${settings.joinTimeoutMs} ms`,
       })
+    }
+    if (claims === undefined && assigned.length === 0) {
+      // Legitimate when other members hold every partition; never silent (the leader retries missing metadata).
+      process.stderr.write(
+        `[kafka] consumer group ${groupId}: joined with no partitions of ${opts.topics.join(",")} (other members hold them all)\n`,
+      )
     }
     if (claims !== undefined) {
       const topic = opts.topics[0]!

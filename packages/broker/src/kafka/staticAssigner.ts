@@ -30,10 +30,24 @@ const decodeWants = (userData: Buffer | null | undefined): Wants => {
   }
 }
 
-/** The assigner for one member; `claims` is what this member asks for (undefined: anything), `held` what it owns now. */
+export interface AssignerOptions {
+  /** Where a line goes when the leader has no partition metadata for a subscribed topic (default stderr). */
+  readonly log?: (line: string) => void
+  /** Metadata refreshes before the assignment fails (default 20, `delayMs` apart). */
+  readonly metadataRetries?: number
+  readonly delayMs?: number
+}
+
+/**
+ * The assigner for one member; `claims` is what this member asks for (undefined: anything), `held` what it owns now.
+ * The leader assigns from its own cluster metadata. A member that joined just after a topic was created may have
+ * no partitions of it in that metadata yet (kafkajs refreshes it every 5 minutes): assigning from it would give
+ * every member nothing, silently. So a subscribed topic without partitions makes the leader refresh its
+ * metadata and retry, saying so on a line each time, and fail the join when the partitions never appear.
+ */
 export const staticAssigner =
-  (claims: Claims | undefined, held: () => Claims = () => ({})): PartitionAssigner =>
-  ({ cluster }) => ({
+  (claims: Claims | undefined, held: () => Claims = () => ({}), options: AssignerOptions = {}): PartitionAssigner =>
+  ({ cluster, groupId }) => ({
     name: STATIC_ASSIGNER_NAME,
     version: 1,
     protocol: ({ topics }) => ({
@@ -53,8 +67,26 @@ export const staticAssigner =
         ]),
       )
       const result = new Map<string, Record<string, Array<number>>>(sorted.map((m) => [m.memberId, {}]))
+      const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+      const retries = options.metadataRetries ?? 20
+      const partitionsOf = async (topic: string): Promise<Array<number>> => {
+        for (let attempt = 0; ; attempt++) {
+          const found = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId)
+          if (found.length > 0) return found
+          if (attempt >= retries) {
+            throw new Error(
+              `consumer group ${groupId}: no partitions of ${topic} in the cluster metadata after ${retries} refreshes; not assigning nothing`,
+            )
+          }
+          log(
+            `[kafka] consumer group ${groupId}: the leader's metadata has no partitions of ${topic} yet (a topic just created?); refreshing metadata, attempt ${attempt + 1} of ${retries}`,
+          )
+          await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 500))
+          await cluster.refreshMetadata()
+        }
+      }
       for (const topic of topics) {
-        const all = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId)
+        const all = await partitionsOf(topic)
         const taken = new Set<number>()
         const give = (memberId: string, partitions: ReadonlyArray<number>) => {
           for (const p of partitions) taken.add(p)

@@ -303,5 +303,25 @@ export const brokerContractSuite = (name: string, makeLayer: () => Layer.Layer<B
           if (result._tag === "Failure") expect(result.failure._tag).toBe("TopicNotFound")
         }),
       ))
+
+    test("maxRecordBytes: a record of exactly that many bytes is accepted, one byte more is RecordRejected", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          const topic = unique("t-limit")
+          yield* broker.createTopic({ name: topic, partitions: 1 })
+          const limit = yield* broker.maxRecordBytes(topic)
+          // Room for the DLQ's 256 KiB payloads and the stream fuzz spec's 1 MB records.
+          expect(limit).toBeGreaterThanOrEqual(1024 * 1024)
+          const key = "k"
+          const fill = (n: number) => new Uint8Array(n).fill(0x61)
+          const [at] = yield* broker.produce(topic, [{ key, value: fill(limit - key.length) }])
+          expect(at!.offset).toBe(0)
+          const over = yield* Effect.result(broker.produce(topic, [{ key, value: fill(limit - key.length + 1) }]))
+          expect(over._tag === "Failure" && over.failure._tag).toBe("RecordRejected")
+          const missing = yield* Effect.result(broker.maxRecordBytes(unique("t-missing")))
+          expect(missing._tag === "Failure" && missing.failure._tag).toBe("TopicNotFound")
+        }),
+      ))
   })
 }
