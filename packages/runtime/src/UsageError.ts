@@ -1,6 +1,9 @@
 import { Schema } from "effect"
 
-/** A flag or argument a person got wrong: printed as is, without a stack trace (exit 1). */
+/**
+ * A refusal to run that is not about the command line (configuration or environment, e.g. a missing secret):
+ * printed as is, without a stack trace, exit 1. A wrong flag value is a BadFlag (exit 2).
+ */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   message: Schema.String,
 }) {}
