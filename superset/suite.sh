@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Superset suite (CI step "superset suite"): installs Superset, bootstraps it, runs the pipeline on generated
 # data, then checks every dashboard in headless Chromium (apps/superset/test). Screenshots go to
-# $SUPERSET_SCREENSHOTS (default .tmp/superset-screenshots). Runs on a throw-away DATA_DIR and port.
+# $SUPERSET_SCREENSHOTS (default .tmp/superset-screenshots). Runs on a throw-away DATA_DIR and port, or on
+# SUPERSET_SUITE_DATA_DIR: a lake already there (silver/, e.g. after a first `bun run dev`) is used as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -28,13 +29,18 @@ if [ ! -x "$CHROMIUM" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "[$(elapsed)] generating 7 days of shop events and running the pipeline"
-bun run generate -- --backfill-days 7 --eps 1 --seed 7 --bad-rate 0.005 --dup-rate 0.005 --late-rate 0.005 | tail -1
-bun run pipeline -- --available-now 2>&1 | tail -2
-bun run gold -- --once 2>&1 | tail -1 # the "right now" rollups as of now
-if grep -q '"dbt":' package.json; then
-  echo "[$(elapsed)] dbt build (the marts the daily dashboards read; without them they read gold)"
-  bun run dbt -- build 2>&1 | tail -2
+if [ -d "$DATA_DIR/silver" ]; then
+  # A lake made beforehand, e.g. by a first `bun run dev --no-superset` (its 28-day history): used as it is.
+  echo "[$(elapsed)] using the lake already in $DATA_DIR (no generated data)"
+else
+  echo "[$(elapsed)] generating 7 days of shop events and running the pipeline"
+  bun run generate -- --backfill-days 7 --eps 1 --seed 7 --bad-rate 0.005 --dup-rate 0.005 --late-rate 0.005 | tail -1
+  bun run pipeline -- --available-now 2>&1 | tail -2
+  bun run gold -- --once 2>&1 | tail -1 # the "right now" rollups as of now
+  if grep -q '"dbt":' package.json; then
+    echo "[$(elapsed)] dbt build (the marts the daily dashboards read; without them they read gold)"
+    bun run dbt -- build 2>&1 | tail -2
+  fi
 fi
 
 echo "[$(elapsed)] waiting for Superset (install on first use, bootstrap, start)"

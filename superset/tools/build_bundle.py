@@ -439,9 +439,14 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                                  x_axis_sort="revenue", x_axis_sort_asc=True)),
                 ("pr_category_revenue", "Revenue by category", "sku_360", 6,
                  {"viz_type": "pie", "groupby": ["category"], "metric": sum_("revenue"), "adhoc_filters": [],
-                  "row_limit": 100, "show_labels": True, "label_type": "key_percent", "number_format": MONEY,
-                  "currency_format": CURRENCY, "labels_outside": True, "label_line": True, "show_labels_threshold": 2,
-                  "outerRadius": 65, "innerRadius": 35, "show_legend": False, "donut": True}),
+                  # 10 categories on a half-width chart: names outside the ring were cut ("shoe...", "ki") since
+                  # Superset's outer labels use alignTo "none" with a 5 px bleed margin. The names go to a legend
+                  # on the right (scrolls if it must), the ring carries only the percentage, and slices under 4 %
+                  # carry none (show_labels_threshold: their name and share are in the legend and tooltip).
+                  "row_limit": 100, "show_labels": True, "label_type": "percent", "number_format": MONEY,
+                  "currency_format": CURRENCY, "labels_outside": False, "label_line": False,
+                  "show_labels_threshold": 4, "outerRadius": 80, "innerRadius": 40, "donut": True,
+                  "show_legend": True, "legendType": "scroll", "legendOrientation": "right", "legendMargin": 110}),
             ],
             [
                 ("pr_category_conversion", "View-to-order rate by category", "sku_360", 12,

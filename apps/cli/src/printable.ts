@@ -3,7 +3,7 @@ import type { ConsumedRecord } from "@shop/broker"
 const decoder = new TextDecoder()
 
 /** Values longer than this are cut on the terminal (a too_large record is 70k+ characters), unless --full. */
-export const MAX_VALUE_CHARS = 500
+export const MAX_VALUE_CHARS = 2_000
 
 /**
  * One record as a JSON line. `pretty`: the value as its decoded JSON (when it is JSON) instead of a string; a

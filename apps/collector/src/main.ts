@@ -1,4 +1,4 @@
-import { commaList, defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
+import { BadFlag, commaList, defaultHost, logLine, runCli } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CollectorServer, CollectorServerError, DEFAULT_RATE_LIMIT } from "./CollectorServer.ts"
@@ -42,7 +42,7 @@ const command = Command.make(
         })
       }
       if (!Number.isInteger(rateLimit) || rateLimit < 0) {
-        return yield* new UsageError({ message: `--rate-limit must be a whole number >= 0, got ${rateLimit}` })
+        return yield* new BadFlag({ message: `--rate-limit must be a whole number >= 0, got ${rateLimit}` })
       }
       const layer = CollectorServer.layer({
         port,

@@ -12,6 +12,7 @@ import {
   defaultDashboardPort,
 } from "@shop/live"
 import {
+  BadFlag,
   defaultHost,
   describeListen,
   durationFlag,
@@ -20,7 +21,6 @@ import {
   portFlag,
   positiveIntFlag,
   runCli,
-  UsageError,
 } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
 import { supersetChild } from "@shop/superset"
@@ -93,7 +93,7 @@ const command = Command.make(
       if (dashboardPort !== 0) {
         const busy = yield* Effect.promise(() => portInUse(dashboardHost, dashboardPort))
         if (busy !== undefined) {
-          return yield* new UsageError({
+          return yield* new BadFlag({
             message:
               busy.code === "EADDRINUSE"
                 ? `--dashboard-port ${dashboardPort}: ${dashboardHost}:${dashboardPort} is already in use by another program; pick another port with --dashboard-port N (0: a free one)`

@@ -1,5 +1,6 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test"
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync } from "node:fs"
+import { rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
@@ -16,9 +17,11 @@ setDefaultTimeout(120_000)
  */
 const enabled = process.env.FIRST_RUN_SPEC === "1"
 const dataDir = mkdtempSync(join(tmpdir(), "dev-first-run-"))
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+// A 28-day lake is thousands of files: removing it can outlast the default 5 s of a hook on a busy machine.
+afterAll(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }), 120_000)
 const main = join(import.meta.dir, "..", "src", "main.ts")
-const BUDGET_MS = 90_000
+/** The goal is 90 s; on a machine busy with other work it may be raised (FIRST_RUN_BUDGET_S) to see the figure. */
+const BUDGET_MS = Number(process.env.FIRST_RUN_BUDGET_S ?? 90) * 1000
 
 const goldDays = () => {
   const dir = join(dataDir, "gold", "revenue_daily")
@@ -51,9 +54,11 @@ test.skipIf(!enabled)(
     const dev = spawn()
     let gold = 0
     let marts = 0
+    let goldAt = Number.NaN
     try {
       while (Date.now() - started < BUDGET_MS && dev.exitCode === null) {
         gold = goldDays()
+        if (gold >= 28 && Number.isNaN(goldAt)) goldAt = (Date.now() - started) / 1000
         marts = await martDays()
         if (gold >= 28 && marts >= 28) break
         await Bun.sleep(1_000)
@@ -66,14 +71,18 @@ test.skipIf(!enabled)(
     await dev.exited
     const history = /\[history\] backfilled (\d+) events in ([\d.]+) s/.exec(err)
     console.error(
-      `first run: ${history?.[1]} history events backfilled in ${history?.[2]} s; 28 days of gold (${gold}) and dbt marts (${marts}) after ${seconds.toFixed(0)} s`,
+      `first run: ${history?.[1]} history events backfilled in ${history?.[2]} s; gold: ${gold} days after ${goldAt.toFixed(0)} s; dbt marts: ${marts} days after ${seconds.toFixed(0)} s`,
     )
-    if (gold < 28 || marts < 28) throw new Error(`after ${seconds} s: ${gold} gold days, ${marts} mart days\n${err}`)
+    if (gold < 28 || marts < 28) {
+      const progress = err.split("\n").filter((l) => /^\[(history|dbt|gold)\] (?!\[)|caught up/.test(l))
+      throw new Error(`after ${seconds} s: ${gold} gold days, ${marts} mart days\n${progress.join("\n")}`)
+    }
     expect(err).toContain("history:    28 days backfilled first")
     expect(err).toMatch(/\[history\] \[#{30}\] 100% {2}[\d,]+ events of 28 days into events\.raw/)
     // The marts are written as their models finish (dbt's tests may still run when they are all there).
     expect(err).not.toMatch(/\[dbt\] dbt build exited with/)
     expect(err).not.toContain("Traceback")
+    if (!err.includes("stopped: all 5")) console.error(`dev's log ends:\n${err.split("\n").slice(-40).join("\n")}`)
     expect(err.trim().split("\n").at(-1)).toBe(
       "stopped: all 5 processes exited (generator, stream, gold, dashboard, dbt)",
     )
@@ -91,5 +100,5 @@ test.skipIf(!enabled)(
     expect(err2).toContain("history:    kept (not a fresh data directory)")
     expect(err2).not.toContain("[history]")
   },
-  240_000,
+  BUDGET_MS + 90_000,
 )

@@ -1,5 +1,5 @@
 import type { Broker, BrokerError } from "@shop/broker"
-import { logLine, runCli, UsageError } from "@shop/runtime"
+import { BadFlag, logLine, runCli } from "@shop/runtime"
 import { Console, Effect, Option, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
 import { loadCatalog } from "./catalog.ts"
@@ -91,13 +91,13 @@ const command = Command.make(
     Effect.gen(function* () {
       const durationMs = Option.map(flags.duration, parseDuration)
       if (Option.isSome(durationMs) && durationMs.value === undefined) {
-        return yield* new UsageError({
+        return yield* new BadFlag({
           message: `--duration ${Option.getOrThrow(flags.duration)}: expected e.g. 90s, 10m, 2h`,
         })
       }
       const end = Option.map(flags.end, Date.parse)
       if (Option.isSome(end) && Number.isNaN(end.value)) {
-        return yield* new UsageError({ message: `--end: expected an ISO time such as 2026-11-24T00:00:00Z` })
+        return yield* new BadFlag({ message: `--end: expected an ISO time such as 2026-11-24T00:00:00Z` })
       }
       const backfill = Option.getOrUndefined(flags.backfillDays)
       const options = {

@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import { ALL_TABLES, compactLake, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS } from "@shop/lake"
-import { logLine, runCli, UsageError } from "@shop/runtime"
+import { BadFlag, logLine, runCli } from "@shop/runtime"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -30,19 +30,19 @@ const command = Command.make(
     Effect.gen(function* () {
       const root = resolve(process.env.DATA_DIR ?? "./data")
       if (Option.isSome(day) && !/^\d{4}-\d{2}-\d{2}$/.test(day.value)) {
-        return yield* new UsageError({ message: `--day: expected a date like 2026-11-24, got "${day.value}"` })
+        return yield* new BadFlag({ message: `--day: expected a date like 2026-11-24, got "${day.value}"` })
       }
       const tables = Option.match(table, {
         onNone: () => ALL_TABLES,
         onSome: (t) => ALL_TABLES.filter((s) => s.name === t || s.name.split("/")[1] === t),
       })
       if (tables.length === 0) {
-        return yield* new UsageError({
+        return yield* new BadFlag({
           message: `--table: no table "${Option.getOrElse(table, () => "")}"; one of ${ALL_TABLES.map((t) => t.name).join(", ")}`,
         })
       }
       if (targetRows < 1 || openDayMinFiles < 2) {
-        return yield* new UsageError({ message: "--target-rows must be >= 1 and --open-day-min-files >= 2" })
+        return yield* new BadFlag({ message: "--target-rows must be >= 1 and --open-day-min-files >= 2" })
       }
       const started = performance.now()
       const report = yield* compactLake(root, {

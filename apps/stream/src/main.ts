@@ -2,7 +2,7 @@ import { resolve } from "node:path"
 import { Broker, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
+import { BadFlag, defaultHost, logLine, runCli } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -74,7 +74,7 @@ const command = Command.make(
       }
       const owned = Option.map(partitions, (p) => p.split(",").map(Number))
       if (Option.isSome(owned) && owned.value.some((p) => !Number.isInteger(p) || p < 0)) {
-        return yield* new UsageError({ message: `--partitions: expected numbers like 0,2` })
+        return yield* new BadFlag({ message: `--partitions: expected numbers like 0,2` })
       }
       const metrics = new StreamMetrics()
       if (metricsPort !== 0 && !availableNow) {

@@ -41,6 +41,11 @@ export class Dbt extends Context.Service<
             return Effect.fail(new DbtUnavailable({ message: "python3 is not on PATH: dbt needs Python 3.11+" }))
           }
           const started = performance.now()
+          // Once the run is being stopped its last words (a KeyboardInterrupt traceback) are not forwarded.
+          let stopping = false
+          const forward = (line: string) => {
+            if (!stopping) onLine(line)
+          }
           return Effect.acquireUseRelease(
             Effect.sync(() =>
               Bun.spawn(["bun", DBT_CLI, ...args], {
@@ -52,7 +57,7 @@ export class Dbt extends Context.Service<
             ),
             (child) =>
               Effect.promise(async () => {
-                await Promise.all([forwardLines(child.stdout, onLine), forwardLines(child.stderr, onLine)])
+                await Promise.all([forwardLines(child.stdout, forward), forwardLines(child.stderr, forward)])
                 return child.exited
               }).pipe(
                 Effect.flatMap((exitCode) =>
@@ -65,6 +70,7 @@ export class Dbt extends Context.Service<
               ),
             (child) =>
               Effect.promise(async () => {
+                stopping = true
                 if (child.exitCode === null) child.kill("SIGTERM")
                 await child.exited
               }),

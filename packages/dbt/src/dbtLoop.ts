@@ -30,6 +30,9 @@ export const dbtLoop = (
           if (!chatty.test(text)) log(`[dbt] ${text}`)
         })
         .pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => log("[dbt] build stopped (interrupted); the marts keep their last good files")),
+          ),
           Effect.match({
             onSuccess: (r) => log(`[dbt] build ok in ${(r.durationMs / 1000).toFixed(1)} s; marts in gold/dbt/`),
             onFailure: (e) =>

@@ -3,7 +3,7 @@ import { BrokerLayers } from "@shop/broker"
 import { isDiskFault } from "@shop/fsio"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
-import { UsageError } from "./UsageError.ts"
+import { BadFlag } from "./UsageError.ts"
 
 /** Ctrl-C (SIGINT) is how a person stops a long-running command: exit 0 for it, not 130. */
 const ctrlCIsAStop: Runtime.Teardown = (exit, onExit) =>
@@ -46,8 +46,8 @@ const invocation = (name: string) => `bun run ${name} --`
 
 /**
  * Runs a CLI command against the configured broker (Kafka when KAFKA_BROKERS is set, else the embedded log
- * under $DATA_DIR). A wrong command line (a bad flag, a value out of range, a UsageError) prints one line and
- * exits 2 before anything starts; any other failure prints one clear line and exits 1 instead of a stack trace;
+ * under $DATA_DIR). A wrong command line (a bad flag, a value out of range) prints one line and
+ * exits 2 before anything starts (so does a BadFlag of the program's own checks); any other failure prints one clear line and exits 1 instead of a stack trace;
  * so does a disk fault (ENOSPC, EDQUOT, EIO, EROFS) thrown by a plain write helper (its FsWriteError message
  * says what to do).
  */
@@ -71,7 +71,7 @@ export const runCli = <Name extends string, Input, E, R>(
       if (CliError.isCliError(error) && error._tag === "ShowHelp") {
         return Effect.sync(() => process.exit(USAGE_EXIT_CODE))
       }
-      const code = error instanceof UsageError ? USAGE_EXIT_CODE : 1
+      const code = error instanceof BadFlag ? USAGE_EXIT_CODE : 1
       return Console.error(`error: ${error instanceof Error ? error.message : String(error)}`).pipe(
         Effect.andThen(Effect.sync(() => process.exit(code))),
       )
