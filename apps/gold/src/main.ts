@@ -8,7 +8,7 @@ import {
   refreshRealtime,
   Warehouse,
 } from "@shop/warehouse"
-import { Console, Effect } from "effect"
+import { Clock, Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /** `bun run gold`: the gold daily facts (DuckDB over Silver) under $DATA_DIR/gold, once or every few seconds. */
@@ -33,7 +33,7 @@ const command = Command.make(
     Effect.gen(function* () {
       const root = resolve(process.env.DATA_DIR ?? "./data")
       if (once || all) {
-        yield* refreshRealtime(root, Date.now())
+        yield* refreshRealtime(root, yield* Clock.currentTimeMillis)
         const result = yield* refreshDailyFacts(root, { all })
         return yield* Console.error(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { Dbt } from "./Dbt.ts"
 import { hasPython } from "./dbtProject.ts"
 
@@ -21,21 +21,19 @@ export const dbtLoop = (
       return
     }
     const dbt = yield* Dbt
+    const build = dbt
+      .run(["build"], dataDir, (line) => {
+        const text = line.replace(/\x1b\[[0-9;]*m/g, "")
+        if (!chatty.test(text)) log(`[dbt] ${text}`)
+      })
+      .pipe(
+        Effect.match({
+          onSuccess: (r) => log(`[dbt] build ok in ${(r.durationMs / 1000).toFixed(1)} s; marts in gold/dbt/`),
+          onFailure: (e) =>
+            log(`[dbt] ${e.message}; the marts keep their last good files, retrying in ${intervalMs / 1000} s`),
+        }),
+      )
     // Let the first events reach Silver before the first build (and keep short dev runs free of dbt).
     yield* Effect.sleep(options.firstAfterMs ?? Math.min(intervalMs, 30_000))
-    for (;;) {
-      yield* dbt
-        .run(["build"], dataDir, (line) => {
-          const text = line.replace(/\x1b\[[0-9;]*m/g, "")
-          if (!chatty.test(text)) log(`[dbt] ${text}`)
-        })
-        .pipe(
-          Effect.match({
-            onSuccess: (r) => log(`[dbt] build ok in ${(r.durationMs / 1000).toFixed(1)} s; marts in gold/dbt/`),
-            onFailure: (e) =>
-              log(`[dbt] ${e.message}; the marts keep their last good files, retrying in ${intervalMs / 1000} s`),
-          }),
-        )
-      yield* Effect.sleep(intervalMs)
-    }
+    yield* Effect.repeat(build, Schedule.spaced(intervalMs))
   })
