@@ -1,5 +1,5 @@
 import { resolve } from "node:path"
-import { logLine, runCli } from "@shop/runtime"
+import { runCli } from "@shop/runtime"
 import {
   COMPACT_EVERY_MS,
   goldLoop,
@@ -39,7 +39,7 @@ const command = Command.make(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
         )
       }
-      yield* goldLoop(root, intervalMs, (line) => logLine(`${line}`), COMPACT_EVERY_MS, realtimeMs)
+      yield* goldLoop(root, intervalMs, COMPACT_EVERY_MS, realtimeMs)
     }).pipe(Effect.provide(Warehouse.layer)),
 ).pipe(Command.withDescription("Gold: minute rollups and top products (right now), and the daily facts"))
 

@@ -1,4 +1,5 @@
 import { expect, setDefaultTimeout, test } from "bun:test"
+import { collectLogs } from "@shop/runtime"
 import { Clock, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Dbt, DbtFailed, dbtLoop, hasPython } from "../src/index.ts"
@@ -24,13 +25,11 @@ const settle = Effect.yieldNow.pipe(Effect.repeat({ times: 20 }))
 
 test.skipIf(!hasPython())(
   "dbt loop: first build after min(interval, 30 s), then each one interval after the previous ended; a failure is logged and retried",
-  () =>
-    Effect.gen(function* () {
+  () => {
+    const lines: Array<string> = []
+    return Effect.gen(function* () {
       const builds: Array<number> = []
-      const lines: Array<string> = []
-      const loop = yield* Effect.forkChild(
-        dbtLoop("/nonexistent", 60_000, (l) => lines.push(l)).pipe(Effect.provide(fakeDbt(builds))),
-      )
+      const loop = yield* Effect.forkChild(dbtLoop("/nonexistent", 60_000).pipe(Effect.provide(fakeDbt(builds))))
       yield* settle
       yield* TestClock.adjust(29_999)
       expect(builds).toEqual([])
@@ -44,14 +43,15 @@ test.skipIf(!hasPython())(
       expect(lines).toContain("[dbt] dbt build exited with 1; the marts keep their last good files, retrying in 60 s")
       expect(loop.pollUnsafe()).toBeUndefined()
       yield* Fiber.interrupt(loop)
-    }).pipe(Effect.provide(TestClock.layer()), Effect.runPromise),
+    }).pipe(Effect.provide(Layer.merge(TestClock.layer(), collectLogs(lines))), Effect.runPromise)
+  },
 )
 
 test.skipIf(!hasPython())("dbt loop: firstAfterMs sets the first build (dev after a backfilled history)", () =>
   Effect.gen(function* () {
     const builds: Array<number> = []
     const loop = yield* Effect.forkChild(
-      dbtLoop("/nonexistent", 300_000, () => {}, { firstAfterMs: 1_000 }).pipe(Effect.provide(fakeDbt(builds))),
+      dbtLoop("/nonexistent", 300_000, { firstAfterMs: 1_000 }).pipe(Effect.provide(fakeDbt(builds))),
     )
     yield* settle
     yield* TestClock.adjust(1_000)

@@ -3,6 +3,7 @@ import { BrokerLayers } from "@shop/broker"
 import { isDiskFault } from "@shop/fsio"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
+import { loggingLayer } from "./logLine.ts"
 import { UsageError } from "./UsageError.ts"
 
 /** Ctrl-C (SIGINT) is how a person stops a long-running command: exit 0 for it, not 130. */
@@ -81,7 +82,9 @@ export const runCli = <Name extends string, Input, E, R>(
         ? Console.error(`error: ${(defect as Error).message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(1))))
         : Effect.die(defect),
     ),
-    Effect.provide(Layer.merge(NodeServices.layer, presenter(options.program ?? invocation(command.name)))),
+    Effect.provide(
+      Layer.mergeAll(NodeServices.layer, presenter(options.program ?? invocation(command.name)), loggingLayer()),
+    ),
   ) as Effect.Effect<void>
   NodeRuntime.runMain(program, { disableErrorReporting: true, teardown: ctrlCIsAStop })
 }

@@ -9,7 +9,7 @@ export const COMPACT_EVERY_MS = 60_000
 /** How often the "right now" rollups are rewritten (the issue asks for at least every 2 s). */
 export const REALTIME_EVERY_MS = 1_000
 
-type Log = (line: string) => void
+const gold = (message: string) => Effect.log(message).pipe(Effect.annotateLogs("component", "gold"))
 
 /** After each run, the rest of `everyMs` counted from the run's start (its output); none when it took longer. */
 const restOfPeriod = (everyMs: number) =>
@@ -25,13 +25,10 @@ const restOfPeriod = (everyMs: number) =>
 export const realtimeEvery = <E extends { readonly message: string }, R>(
   refresh: (now: number) => Effect.Effect<unknown, E, R>,
   everyMs: number,
-  log: Log,
 ) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    yield* refresh(now).pipe(
-      Effect.catch((e) => Effect.sync(() => log(`[gold] right-now rollups failed, will retry: ${e.message}`))),
-    )
+    yield* refresh(now).pipe(Effect.catch((e) => gold(`right-now rollups failed, will retry: ${e.message}`)))
     return now
   }).pipe(Effect.repeat(restOfPeriod(everyMs)))
 
@@ -45,7 +42,6 @@ export const dailyEvery = <E, R, E2 extends { readonly message: string }, R2>(
   compact: Effect.Effect<unknown, E2, R2>,
   intervalMs: number,
   compactEveryMs: number,
-  log: Log,
 ) =>
   Effect.gen(function* () {
     let lastCompaction = yield* Clock.currentTimeMillis
@@ -53,14 +49,18 @@ export const dailyEvery = <E, R, E2 extends { readonly message: string }, R2>(
       const started = performance.now()
       const result = yield* daily
       if (result.changedDays.length > 0) {
-        log(
-          `[gold] recomputed ${result.changedDays.join(", ")} in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(result.written)}`,
+        yield* gold(
+          `recomputed ${result.changedDays.join(", ")} in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(result.written)}`,
         )
       }
       const now = yield* Clock.currentTimeMillis
       if (now - lastCompaction >= compactEveryMs) {
         lastCompaction = now
-        yield* compact.pipe(Effect.catch((e) => Effect.sync(() => log(`[compact] failed, will retry: ${e.message}`))))
+        yield* compact.pipe(
+          Effect.catch((e) =>
+            Effect.log(`failed, will retry: ${e.message}`).pipe(Effect.annotateLogs("component", "compact")),
+          ),
+        )
       }
     })
     return yield* once.pipe(Effect.repeat(Schedule.spaced(intervalMs)))
@@ -75,20 +75,24 @@ export const dailyEvery = <E, R, E2 extends { readonly message: string }, R2>(
 export const goldLoop = (
   root: string,
   intervalMs: number,
-  log: Log,
   compactEveryMs = COMPACT_EVERY_MS,
   realtimeMs = REALTIME_EVERY_MS,
 ) =>
   Effect.gen(function* () {
     const realtime = Effect.flatMap(makeRealtimeRollups(root, DEFAULT_CATALOG), (rollups) =>
-      realtimeEvery(rollups.refresh, realtimeMs, log),
+      realtimeEvery(rollups.refresh, realtimeMs),
     ).pipe(Effect.provide(Warehouse.layer))
     yield* Effect.forkScoped(realtime)
+    // Compaction reports through a plain callback (its lines start with "[compact] "): into this fiber's logger.
+    const services = yield* Effect.context<never>()
+    const compactLog = (line: string) =>
+      Effect.runSyncWith(services)(
+        Effect.log(line.replace(/^\[compact\] /, "")).pipe(Effect.annotateLogs("component", "compact")),
+      )
     return yield* dailyEvery(
       refreshDailyFacts(root),
-      compactLake(root, { tables: ALL_TABLES, log }),
+      compactLake(root, { tables: ALL_TABLES, log: compactLog }),
       intervalMs,
       compactEveryMs,
-      log,
     )
   }).pipe(Effect.scoped)

@@ -1,22 +1,24 @@
 import { expect, setDefaultTimeout, test } from "bun:test"
-import { Clock, Effect, Exit, Fiber } from "effect"
+import { collectLogs } from "@shop/runtime"
+import { Clock, Effect, Exit, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { dailyEvery, realtimeEvery } from "../src/goldLoop.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
 
-const onTestClock = <A, E>(effect: Effect.Effect<A, E>) =>
-  effect.pipe(Effect.provide(TestClock.layer()), Effect.runPromise)
+/** On the TestClock, the log lines (in their plain form) into `lines`. */
+const onTestClock = <A, E>(effect: Effect.Effect<A, E>, lines: Array<string> = []) =>
+  effect.pipe(Effect.provide(Layer.merge(TestClock.layer(), collectLogs(lines))), Effect.runPromise)
 
 /** Lets the forked loop run up to its next sleep. */
 const settle = Effect.yieldNow.pipe(Effect.repeat({ times: 20 }))
 
-test("right-now rollups: one run every 1 s counted from each start, a failure logged and the next on time", () =>
-  onTestClock(
+test("right-now rollups: one run every 1 s counted from each start, a failure logged and the next on time", () => {
+  const lines: Array<string> = []
+  return onTestClock(
     Effect.gen(function* () {
       const runs: Array<number> = []
-      const lines: Array<string> = []
       // Each run takes 300 ms of clock time; the second fails.
       const refresh = (now: number) =>
         Effect.gen(function* () {
@@ -24,7 +26,7 @@ test("right-now rollups: one run every 1 s counted from each start, a failure lo
           yield* Effect.sleep(300)
           if (runs.length === 2) return yield* Effect.fail({ message: "disk busy" })
         })
-      const loop = yield* Effect.forkChild(realtimeEvery(refresh, 1_000, (l) => lines.push(l)))
+      const loop = yield* Effect.forkChild(realtimeEvery(refresh, 1_000))
       yield* settle
       expect(runs).toEqual([0])
       yield* TestClock.adjust(999)
@@ -39,7 +41,9 @@ test("right-now rollups: one run every 1 s counted from each start, a failure lo
       expect(loop.pollUnsafe()).toBeUndefined()
       yield* Fiber.interrupt(loop)
     }),
-  ))
+    lines,
+  )
+})
 
 test("right-now rollups: a run longer than the period is followed at once, without a pile-up", () =>
   onTestClock(
@@ -50,7 +54,7 @@ test("right-now rollups: a run longer than the period is followed at once, witho
           runs.push(now)
           yield* Effect.sleep(runs.length === 1 ? 3_500 : 100)
         })
-      const loop = yield* Effect.forkChild(realtimeEvery(refresh, 1_000, () => {}))
+      const loop = yield* Effect.forkChild(realtimeEvery(refresh, 1_000))
       yield* settle
       yield* TestClock.adjust(5_000)
       expect(runs).toEqual([0, 3_500, 4_500])
@@ -58,12 +62,12 @@ test("right-now rollups: a run longer than the period is followed at once, witho
     }),
   ))
 
-test("daily facts every 5 s after the previous run, compaction every 60 s; a failed compaction is retried", () =>
-  onTestClock(
+test("daily facts every 5 s after the previous run, compaction every 60 s; a failed compaction is retried", () => {
+  const lines: Array<string> = []
+  return onTestClock(
     Effect.gen(function* () {
       const daily: Array<number> = []
       const compactions: Array<number> = []
-      const lines: Array<string> = []
       const refreshDaily = Effect.gen(function* () {
         daily.push(yield* Clock.currentTimeMillis)
         // A daily run takes 1 s of clock time.
@@ -74,7 +78,7 @@ test("daily facts every 5 s after the previous run, compaction every 60 s; a fai
         compactions.push(yield* Clock.currentTimeMillis)
         if (compactions.length === 1) return yield* Effect.fail({ message: "swap lock busy" })
       })
-      const loop = yield* Effect.forkChild(dailyEvery(refreshDaily, compact, 5_000, 60_000, (l) => lines.push(l)))
+      const loop = yield* Effect.forkChild(dailyEvery(refreshDaily, compact, 5_000, 60_000))
       yield* settle
       yield* TestClock.adjust(1_000)
       expect(lines).toHaveLength(1)
@@ -93,7 +97,9 @@ test("daily facts every 5 s after the previous run, compaction every 60 s; a fai
       expect(loop.pollUnsafe()).toBeUndefined()
       yield* Fiber.interrupt(loop)
     }),
-  ))
+    lines,
+  )
+})
 
 test("a failed daily run ends the gold loop (as before: its caller decides)", () =>
   onTestClock(
@@ -104,7 +110,7 @@ test("a failed daily run ends the gold loop (as before: its caller decides)", ()
           ? Effect.fail({ message: "Silver unreadable" })
           : Effect.succeed({ changedDays: [] as Array<string>, written: {} }),
       )
-      const loop = yield* Effect.forkChild(dailyEvery(refreshDaily, Effect.void, 5_000, 60_000, () => {}))
+      const loop = yield* Effect.forkChild(dailyEvery(refreshDaily, Effect.void, 5_000, 60_000))
       yield* settle
       yield* TestClock.adjust(5_000)
       const exit = yield* Fiber.await(loop)
