@@ -1,4 +1,3 @@
-import { resolve } from "node:path"
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Dbt, dbtLoop } from "@shop/dbt"
@@ -12,6 +11,7 @@ import {
   defaultDashboardPort,
 } from "@shop/live"
 import {
+  DataDir,
   defaultHost,
   describeListen,
   durationFlag,
@@ -85,7 +85,7 @@ const command = Command.make(
   },
   ({ eps, seed, host, dashboardPort, dbtEvery: dbtMs, historyDays, noSuperset }) =>
     Effect.gen(function* () {
-      const dataDir = resolve(process.env.DATA_DIR ?? "./data")
+      const dataDir = yield* DataDir
       const dbtEvery = dbtMs === 0 ? "off" : dbtMs % 60_000 === 0 ? `${dbtMs / 60_000}m` : `${dbtMs / 1000}s`
       const dashboardHost = Option.getOrElse(host, defaultDashboardHost)
       // Every check before anything starts: nothing is produced by a run that cannot go on.

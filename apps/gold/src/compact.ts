@@ -1,6 +1,5 @@
-import { resolve } from "node:path"
 import { ALL_TABLES, compactLake, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS } from "@shop/lake"
-import { logLine, runCli, UsageError } from "@shop/runtime"
+import { DataDir, logLine, runCli, UsageError } from "@shop/runtime"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -28,7 +27,7 @@ const command = Command.make(
   },
   ({ day, table, dryRun, targetRows, openDayMinFiles }) =>
     Effect.gen(function* () {
-      const root = resolve(process.env.DATA_DIR ?? "./data")
+      const root = yield* DataDir
       if (Option.isSome(day) && !/^\d{4}-\d{2}-\d{2}$/.test(day.value)) {
         return yield* new UsageError({ message: `--day: expected a date like 2026-11-24, got "${day.value}"` })
       }

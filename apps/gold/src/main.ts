@@ -1,5 +1,4 @@
-import { resolve } from "node:path"
-import { runCli } from "@shop/runtime"
+import { DataDir, runCli } from "@shop/runtime"
 import {
   COMPACT_EVERY_MS,
   goldLoop,
@@ -31,7 +30,7 @@ const command = Command.make(
   },
   ({ once, all, intervalMs, realtimeMs }) =>
     Effect.gen(function* () {
-      const root = resolve(process.env.DATA_DIR ?? "./data")
+      const root = yield* DataDir
       if (once || all) {
         yield* refreshRealtime(root, yield* Clock.currentTimeMillis)
         const result = yield* refreshDailyFacts(root, { all })

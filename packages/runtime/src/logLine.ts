@@ -1,4 +1,4 @@
-import { Effect, Layer, Logger, type LogLevel, References } from "effect"
+import { Config, Effect, Layer, Logger, type LogLevel, References } from "effect"
 
 const LEVELS: Record<string, LogLevel.LogLevel> = {
   trace: "Trace",
@@ -9,9 +9,17 @@ const LEVELS: Record<string, LogLevel.LogLevel> = {
   none: "None",
 }
 
-/** LOG_LEVEL (trace, debug, info, warn, error, none; default info). */
-export const configuredLogLevel = (): LogLevel.LogLevel =>
-  LEVELS[(process.env.LOG_LEVEL ?? "info").toLowerCase()] ?? "Info"
+/** LOG_LEVEL (trace, debug, info, warn, error, none; default info) and LOG_FORMAT (json, else plain lines). */
+const LogSettings = Config.all({
+  level: Config.String("LOG_LEVEL").pipe(
+    Config.withDefault("info"),
+    Config.map((level): LogLevel.LogLevel => LEVELS[level.toLowerCase()] ?? "Info"),
+  ),
+  json: Config.String("LOG_FORMAT").pipe(
+    Config.withDefault(""),
+    Config.map((format) => format === "json"),
+  ),
+})
 
 /** The `component` of lines that name none: the program itself. */
 const PROGRAM = "shop-pulse"
@@ -41,9 +49,14 @@ export const collectLogs = (lines: Array<string>): Layer.Layer<never> =>
  * anything else keeps the plain lines. LOG_LEVEL filters both.
  */
 export const loggingLayer = (): Layer.Layer<never> =>
-  Layer.mergeAll(
-    Logger.layer([process.env.LOG_FORMAT === "json" ? Logger.withConsoleError(Logger.formatJson) : plainLogger]),
-    Layer.succeed(References.MinimumLogLevel, configuredLogLevel()),
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const { level, json } = yield* LogSettings
+      return Layer.mergeAll(
+        Logger.layer([json ? Logger.withConsoleError(Logger.formatJson) : plainLogger]),
+        Layer.succeed(References.MinimumLogLevel, level),
+      )
+    }).pipe(Effect.orDie),
   )
 
 let layer: Layer.Layer<never> | undefined
