@@ -1,4 +1,4 @@
-import { Broker } from "@shop/broker"
+import { Broker, BrokerLayers } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Dbt, dbtLoop } from "@shop/dbt"
 import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generator"
@@ -217,4 +217,4 @@ const command = Command.make(
   Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor -> gold"),
 )
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -106,4 +106,4 @@ const command = Command.make(
   ),
 )
 
-runCli(command, { broker: false })
+runCli(command)

@@ -1,4 +1,4 @@
-import { Broker, ensureDefaultTopics } from "@shop/broker"
+import { Broker, BrokerLayers, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { DataDir, defaultHost, logLine, runCli, UsageError } from "@shop/runtime"
@@ -95,4 +95,4 @@ const command = Command.make(
     }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq; then gold"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))
