@@ -11,6 +11,13 @@ setDefaultTimeout(120_000)
 const onTestClock = <A, E>(effect: Effect.Effect<A, E>, lines: Array<string> = []) =>
   effect.pipe(Effect.provide(Layer.merge(TestClock.layer(), collectLogs(lines))), Effect.runPromise)
 
+/** The loop has not ended (no failure stopped it); then it is stopped. */
+const stillRunningThenStop = (loop: Fiber.Fiber<unknown, unknown>) =>
+  Effect.gen(function* () {
+    expect(loop.pollUnsafe()).toBeUndefined()
+    yield* Fiber.interrupt(loop)
+  })
+
 /** Lets the forked loop run up to its next sleep. */
 const settle = Effect.yieldNow.pipe(Effect.repeat({ times: 20 }))
 
@@ -38,8 +45,7 @@ test("right-now rollups: one run every 1 s counted from each start, a failure lo
       yield* TestClock.adjust(3_700)
       // Not every 1.3 s (a pause after each run): every 1 s from each start.
       expect(runs).toEqual([0, 1_000, 2_000, 3_000, 4_000, 5_000])
-      expect(loop.pollUnsafe()).toBeUndefined()
-      yield* Fiber.interrupt(loop)
+      yield* stillRunningThenStop(loop)
     }),
     lines,
   )
@@ -94,8 +100,7 @@ test("daily facts every 5 s after the previous run, compaction every 60 s; a fai
       expect(lines.at(-1)).toBe("[compact] failed, will retry: swap lock busy")
       yield* TestClock.adjust(61_000)
       expect(compactions).toEqual([61_000, 121_000])
-      expect(loop.pollUnsafe()).toBeUndefined()
-      yield* Fiber.interrupt(loop)
+      yield* stillRunningThenStop(loop)
     }),
     lines,
   )
