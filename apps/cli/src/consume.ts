@@ -1,4 +1,4 @@
-import { Broker } from "@shop/broker"
+import { Broker, BrokerLayers } from "@shop/broker"
 import { runCli } from "@shop/runtime"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -79,4 +79,4 @@ const command = Command.make(
   (options) => Effect.scoped(consume(options)),
 ).pipe(Command.withDescription("Print a topic's records as JSON lines"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -1,4 +1,4 @@
-import { Broker, ensureDefaultTopics } from "@shop/broker"
+import { Broker, BrokerLayers, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { runCli } from "@shop/runtime"
 import { Console, Effect, Schema } from "effect"
@@ -71,4 +71,4 @@ const command = Command.make(
   ({ file, topic, recordTime }) => produceFile(file, topic, recordTime),
 ).pipe(Command.withDescription("Produce each line of a file, byte for byte, as one record"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -1,4 +1,4 @@
-import { Broker, ensurePipelineTopics, pipelineTopics } from "@shop/broker"
+import { Broker, BrokerLayers, ensurePipelineTopics, pipelineTopics } from "@shop/broker"
 import { adminApiStatus, ensureTopics } from "@shop/redpanda-admin"
 import { runCli } from "@shop/runtime"
 import { Console, Effect } from "effect"
@@ -104,4 +104,4 @@ const command = Command.make(
   }),
 ).pipe(Command.withDescription("Topics, partitions, end offsets and consumer-group lag"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

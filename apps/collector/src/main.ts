@@ -1,3 +1,4 @@
+import { BrokerLayers } from "@shop/broker"
 import { BadFlag, commaList, defaultHost, logLine, runCli } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -70,4 +71,4 @@ const command = Command.make(
   },
 ).pipe(Command.withDescription("HTTP collector: POST /v1/events (JSON array or NDJSON) -> events.raw"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -1,4 +1,3 @@
-import { resolve } from "node:path"
 import {
   DashboardServer,
   dashboardAccessFromEnv,
@@ -6,8 +5,8 @@ import {
   defaultDashboardHost,
   defaultDashboardPort,
 } from "@shop/live"
-import { runCli } from "@shop/runtime"
-import { Console, Effect } from "effect"
+import { DataDir, runCli } from "@shop/runtime"
+import { Console, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /** `bun run dashboard`: the live "right now" page and its JSON/SSE API over the lake under $DATA_DIR. */
@@ -38,13 +37,12 @@ const command = Command.make(
       return yield* Effect.never
     }).pipe(
       Effect.provide(
-        dashboardLayer({
-          root: resolve(process.env.DATA_DIR ?? "./data"),
-          port,
-          hostname: host,
-          bootstrapMinutes,
-          ...dashboardAccessFromEnv(),
-        }),
+        Layer.unwrap(
+          Effect.gen(function* () {
+            const root = yield* DataDir
+            return dashboardLayer({ root, port, hostname: host, bootstrapMinutes, ...dashboardAccessFromEnv() })
+          }),
+        ),
       ),
     ),
 ).pipe(Command.withDescription("The live dashboard: right-now counters, funnel, top products, orders, pipeline health"))

@@ -1,5 +1,4 @@
-import { resolve } from "node:path"
-import { Broker } from "@shop/broker"
+import { Broker, BrokerLayers } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Dbt, dbtLoop } from "@shop/dbt"
 import { brokerSink, emptyStats, loadCatalog, runGenerator } from "@shop/generator"
@@ -13,6 +12,7 @@ import {
 } from "@shop/live"
 import {
   BadFlag,
+  DataDir,
   defaultHost,
   describeListen,
   durationFlag,
@@ -85,7 +85,7 @@ const command = Command.make(
   },
   ({ eps, seed, host, dashboardPort, dbtEvery: dbtMs, historyDays, noSuperset }) =>
     Effect.gen(function* () {
-      const dataDir = resolve(process.env.DATA_DIR ?? "./data")
+      const dataDir = yield* DataDir
       const dbtEvery = dbtMs === 0 ? "off" : dbtMs % 60_000 === 0 ? `${dbtMs / 60_000}m` : `${dbtMs / 1000}s`
       const dashboardHost = Option.getOrElse(host, defaultDashboardHost)
       // Every check before anything starts: nothing is produced by a run that cannot go on.
@@ -184,7 +184,7 @@ const command = Command.make(
       ).pipe(Effect.ensuring(Effect.sync(() => logLine(`[generator] stopped after ${stats.records} records`))))
       // 500 ms batches (the pipeline default) keep produced -> dashboard p95 under 2 s at 1,000 events/s (bun run bench freshness).
       const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500, log: logLine })
-      const gold = goldLoop(dataDir, 5_000, (line) => logLine(`${line}`)).pipe(Effect.provide(Warehouse.layer))
+      const gold = goldLoop(dataDir, 5_000).pipe(Effect.provide(Warehouse.layer))
       const dashboard = Effect.gen(function* () {
         const server = yield* DashboardServer
         yield* Console.error(`Dashboard: ${server.url}  (listening on ${server.listening})`)
@@ -196,10 +196,7 @@ const command = Command.make(
       )
       // dbt and Superset never stop the dev process: they log a failure and the pipeline goes on.
       // After a history the lake is complete already: the first build comes at once (the marts have 28 days soon).
-      const dbt =
-        dbtMs === 0
-          ? Effect.void
-          : dbtLoop(dataDir, dbtMs, (line) => logLine(`${line}`), backfilled ? { firstAfterMs: 1_000 } : {})
+      const dbt = dbtMs === 0 ? Effect.void : dbtLoop(dataDir, dbtMs, backfilled ? { firstAfterMs: 1_000 } : {})
       const supersetRun = noSuperset ? Effect.void : supersetChild(8088, supersetHost)
       const parts = 4 + (dbtMs === 0 ? 0 : 1) + (noSuperset ? 0 : 1)
       yield* Effect.all([generator, stream, gold, dashboard, dbt.pipe(Effect.provide(Dbt.layer)), supersetRun], {
@@ -220,4 +217,4 @@ const command = Command.make(
   Command.withDescription("Run the pipeline locally: simulated shop -> embedded broker -> stream processor -> gold"),
 )
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

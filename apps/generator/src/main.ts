@@ -1,4 +1,5 @@
 import type { Broker, BrokerError } from "@shop/broker"
+import { BrokerLayers } from "@shop/broker"
 import { BadFlag, logLine, runCli } from "@shop/runtime"
 import { Console, Effect, Option, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -136,4 +137,4 @@ const command = Command.make(
     }),
 ).pipe(Command.withDescription("The simulated shop: sessions, carts, orders and returns as contract v1 events"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -1,5 +1,5 @@
 import type { BrokerError } from "@shop/broker"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { type EventStreamOptions, type GeneratedRecord, makeEventStream } from "./EventStream.ts"
 import { emptyStats, type GeneratorStats, sumDlq } from "./GeneratorStats.ts"
 import type { CollectorError, Sink } from "./sinks.ts"
@@ -66,7 +66,7 @@ export const runGenerator = (
     }
 
     if (options.backfillDays !== undefined) {
-      const end = options.end ?? Date.now()
+      const end = options.end ?? (yield* Clock.currentTimeMillis)
       const start = end - options.backfillDays * 86_400_000
       const stream = makeEventStream({ ...common, start, end, seasonality: true }, stats)
       let done = false
@@ -106,7 +106,7 @@ export const runGenerator = (
     // Live: virtual time is moved onto the wall clock as each record is taken. The warm-up (up to 10 virtual
     // minutes, at most ~300k events' worth so high rates start quickly) fills the shop with sessions in progress.
     const warmUpMs = Math.min(600_000, (300_000 / options.eps) * 1000)
-    const virtualStart = Date.now()
+    const virtualStart = yield* Clock.currentTimeMillis
     const stream = makeEventStream(
       { ...common, start: virtualStart, warmUpUntil: virtualStart + warmUpMs, seasonality: false },
       stats,

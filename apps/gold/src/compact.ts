@@ -1,6 +1,5 @@
-import { resolve } from "node:path"
 import { ALL_TABLES, compactLake, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS } from "@shop/lake"
-import { BadFlag, logLine, runCli } from "@shop/runtime"
+import { BadFlag, DataDir, logLine, runCli } from "@shop/runtime"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -28,7 +27,7 @@ const command = Command.make(
   },
   ({ day, table, dryRun, targetRows, openDayMinFiles }) =>
     Effect.gen(function* () {
-      const root = resolve(process.env.DATA_DIR ?? "./data")
+      const root = yield* DataDir
       if (Option.isSome(day) && !/^\d{4}-\d{2}-\d{2}$/.test(day.value)) {
         return yield* new BadFlag({ message: `--day: expected a date like 2026-11-24, got "${day.value}"` })
       }

@@ -1,5 +1,4 @@
-import { resolve } from "node:path"
-import { logLine, runCli } from "@shop/runtime"
+import { DataDir, runCli } from "@shop/runtime"
 import {
   COMPACT_EVERY_MS,
   goldLoop,
@@ -8,7 +7,7 @@ import {
   refreshRealtime,
   Warehouse,
 } from "@shop/warehouse"
-import { Console, Effect } from "effect"
+import { Clock, Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /** `bun run gold`: the gold daily facts (DuckDB over Silver) under $DATA_DIR/gold, once or every few seconds. */
@@ -31,15 +30,15 @@ const command = Command.make(
   },
   ({ once, all, intervalMs, realtimeMs }) =>
     Effect.gen(function* () {
-      const root = resolve(process.env.DATA_DIR ?? "./data")
+      const root = yield* DataDir
       if (once || all) {
-        yield* refreshRealtime(root, Date.now())
+        yield* refreshRealtime(root, yield* Clock.currentTimeMillis)
         const result = yield* refreshDailyFacts(root, { all })
         return yield* Console.error(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
         )
       }
-      yield* goldLoop(root, intervalMs, (line) => logLine(`${line}`), COMPACT_EVERY_MS, realtimeMs)
+      yield* goldLoop(root, intervalMs, COMPACT_EVERY_MS, realtimeMs)
     }).pipe(Effect.provide(Warehouse.layer)),
 ).pipe(Command.withDescription("Gold: minute rollups and top products (right now), and the daily facts"))
 

@@ -1,7 +1,6 @@
-import { resolve } from "node:path"
 import { createInterface } from "node:readline/promises"
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
-import { runCli } from "@shop/runtime"
+import { DataDir, runCli } from "@shop/runtime"
 import { lakeViews, lakeViewsSql } from "@shop/warehouse"
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -63,7 +62,7 @@ const command = Command.make(
   },
   ({ query, json, tables }) =>
     Effect.gen(function* () {
-      const root = resolve(process.env.DATA_DIR ?? "./data")
+      const root = yield* DataDir
       if (tables) return yield* Console.log(listing(root))
       // In memory: the views read the Parquet files as they are now; no database file is opened or locked.
       const connection = yield* Effect.acquireRelease(
@@ -107,4 +106,4 @@ const command = Command.make(
   ),
 )
 
-runCli(command, { broker: false })
+runCli(command)

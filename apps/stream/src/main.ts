@@ -1,8 +1,7 @@
-import { resolve } from "node:path"
-import { Broker, ensureDefaultTopics } from "@shop/broker"
+import { Broker, BrokerLayers, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { BadFlag, defaultHost, logLine, runCli } from "@shop/runtime"
+import { BadFlag, DataDir, defaultHost, logLine, runCli } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -53,9 +52,7 @@ const command = Command.make(
       // Imported only here: a worker never runs gold, and DuckDB's module costs each process ~250 ms and 20 MB.
       const goldOnce = Effect.gen(function* () {
         const { refreshDailyFacts, Warehouse } = yield* Effect.promise(() => import("@shop/warehouse"))
-        const result = yield* refreshDailyFacts(resolve(process.env.DATA_DIR ?? "./data")).pipe(
-          Effect.provide(Warehouse.layer),
-        )
+        const result = yield* refreshDailyFacts(yield* DataDir).pipe(Effect.provide(Warehouse.layer))
         logLine(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}`)
       })
       if (workers > 1 && Option.isNone(partitions)) {
@@ -98,4 +95,4 @@ const command = Command.make(
     }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Stream processor: events.raw -> Bronze, Silver (Parquet) and events.dlq; then gold"))
 
-runCli(command)
+runCli(command.pipe(Command.provide(BrokerLayers.layer)))

@@ -2,7 +2,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } fr
 import { basename, dirname, join } from "node:path"
 import { utcDate } from "@shop/contract"
 import { fsyncDir, type WriteFn, writeFileAll } from "@shop/fsio"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import { type LakeDiskFull, LakeIOError, lakeError } from "./LakeError.ts"
 import { exchangeDirs } from "./libc.ts"
 import { encodeParquetColumns } from "./parquetFile.ts"
@@ -146,7 +146,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
     // "Today" by record time, like every time rule here: a replay or backfill compacts the same way.
     // (never past the wall clock: a producer with a clock far ahead must not close the open day early).
     const newest = Math.min(
-      Date.now(),
+      yield* Clock.currentTimeMillis,
       commitLogs.reduce((m, l) => Math.max(m, l.entries.at(-1)?.maxRecordTs ?? 0), 0),
     )
     const today = newest > 0 ? utcDate(newest) : "9999-12-31"
@@ -205,7 +205,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
     ) {
       const table = schema.name
       const started = performance.now()
-      const stamp = `${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 4)
+      const stamp = `${(yield* Clock.currentTimeMillis).toString(36)}${Math.floor(Math.random() * 36 ** 4)
         .toString(36)
         .padStart(4, "0")}`
       const id = `${date}-${stamp}`

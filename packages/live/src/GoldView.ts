@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
 import type { Row, Warehouse } from "@shop/warehouse"
-import { Effect, Result } from "effect"
+import { Clock, Effect, Result } from "effect"
 import { num } from "./foldCommits.ts"
 import { floorMinute, MINUTE, type MinutePoint } from "./LiveState.ts"
 import { goldDaySql, goldMinutesSql, goldTopProductsSql } from "./liveSql.ts"
@@ -52,7 +52,7 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
       }
     })
   const refreshGold = Effect.gen(function* () {
-    const now = Date.now()
+    const now = yield* Clock.currentTimeMillis
     const rollup = join(root, "gold", "realtime", "minute_rollup.parquet")
     if (changed(rollup)) {
       const rows = yield* readStable(rollup, goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { CommitLogTail } from "@shop/lake"
 import { DEFAULT_CATALOG, Warehouse, type WarehouseError } from "@shop/warehouse"
-import { Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import { foldCommits, type IngestCounters, num } from "./foldCommits.ts"
 import { makeGoldView } from "./GoldView.ts"
 import { floorMinute, LiveState, MINUTE } from "./LiveState.ts"
@@ -48,7 +48,7 @@ const makeLiveData = (options: LiveOptions) =>
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
     const pollMs = options.pollMs ?? 100
     const bootstrapMs = (options.bootstrapMinutes ?? 15) * MINUTE
-    const started = Date.now()
+    const started = yield* Clock.currentTimeMillis
     const recordFrom = started - bootstrapMs
     // Events may be stamped up to 5 minutes after their record: minutes from recordFrom + 5 min are complete.
     const state = new LiveState(
@@ -180,29 +180,31 @@ const makeLiveData = (options: LiveOptions) =>
     const notify = () => {
       for (const l of listeners) l()
     }
-    let lastNotify = 0
-    let lastGold = 0
+    // -Infinity: the first poll refreshes gold and notifies whatever the clock says.
+    let lastNotify = Number.NEGATIVE_INFINITY
+    let lastGold = Number.NEGATIVE_INFINITY
+    const pollOnce = Effect.gen(function* () {
+      const entries = tail.poll()
+      if (entries.length > 0) {
+        const t = performance.now()
+        yield* fold(entries)
+        ingest.lastIngestMs = Math.round(performance.now() - t)
+      }
+      if ((yield* Clock.currentTimeMillis) - lastGold >= 1_000) {
+        lastGold = yield* Clock.currentTimeMillis
+        yield* refreshGold
+      }
+      const now = yield* Clock.currentTimeMillis
+      if (entries.length > 0 || now - lastNotify >= 1_000) {
+        lastNotify = now
+        notify()
+      }
+    })
     yield* Effect.forkScoped(
-      Effect.gen(function* () {
-        yield* bootstrap
-        for (;;) {
-          const entries = tail.poll()
-          if (entries.length > 0) {
-            const t = performance.now()
-            yield* fold(entries)
-            ingest.lastIngestMs = Math.round(performance.now() - t)
-          }
-          if (Date.now() - lastGold >= 1_000) {
-            lastGold = Date.now()
-            yield* refreshGold
-          }
-          if (entries.length > 0 || Date.now() - lastNotify >= 1_000) {
-            lastNotify = Date.now()
-            notify()
-          }
-          yield* Effect.sleep(pollMs)
-        }
-      }).pipe(Effect.catchCause((cause) => Effect.sync(() => log(`[dashboard] live data stopped: ${String(cause)}`)))),
+      bootstrap.pipe(
+        Effect.andThen(Effect.repeat(pollOnce, Schedule.spaced(pollMs))),
+        Effect.catchCause((cause) => Effect.sync(() => log(`[dashboard] live data stopped: ${String(cause)}`))),
+      ),
     )
 
     return LiveData.of({

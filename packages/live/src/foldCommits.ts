@@ -1,7 +1,7 @@
 import { join } from "node:path"
 import { filesNowHolding, type TailedEntry, withTablesReadLocked } from "@shop/lake"
 import { type Row, sqlString, type Warehouse } from "@shop/warehouse"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
 import type { LiveState } from "./LiveState.ts"
 import { dlqRowsSql, EVENT_TABLES, eventRowsSql, filesRel, orderItemRowsSql, orderRowsSql } from "./liveSql.ts"
 
@@ -102,7 +102,7 @@ export const foldCommits = (
 
   const fold = (entries: ReadonlyArray<TailedEntry>, byTable: Map<string, Array<BatchFile>>) =>
     Effect.gen(function* () {
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       for (const e of entries) {
         for (const f of e.files) if (f.table === "bronze/events") state.addRecordsIn(f.rows, e.maxRecordTs, now)
       }

@@ -1,3 +1,4 @@
+export * from "./config.ts"
 export * from "./flags.ts"
 export * from "./forwardLines.ts"
 export * from "./listen.ts"

@@ -1,8 +1,8 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { BrokerLayers } from "@shop/broker"
 import { isDiskFault } from "@shop/fsio"
 import { Cause, Console, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, CliOutput, Command } from "effect/cli"
+import { loggingLayer } from "./logLine.ts"
 import { BadFlag } from "./UsageError.ts"
 
 /** Ctrl-C (SIGINT) is how a person stops a long-running command: exit 0 for it, not 130. */
@@ -45,27 +45,20 @@ const presenter = (program: string) =>
 const invocation = (name: string) => `bun run ${name} --`
 
 /**
- * Runs a CLI command against the configured broker (Kafka when KAFKA_BROKERS is set, else the embedded log
- * under $DATA_DIR). A wrong command line (a bad flag, a value out of range) prints one line and
- * exits 2 before anything starts (so does a BadFlag of the program's own checks); any other failure prints one clear line and exits 1 instead of a stack trace;
- * so does a disk fault (ENOSPC, EDQUOT, EIO, EROFS) thrown by a plain write helper (its FsWriteError message
- * says what to do).
+ * Runs a CLI command. The command provides the services it uses itself (`Command.provide(BrokerLayers.layer)`
+ * for the broker: Kafka when KAFKA_BROKERS is set, else the embedded log under $DATA_DIR), so a program that
+ * never touches the broker never opens one; runCli accepts only commands whose remaining requirements are
+ * effect/cli's own environment. A wrong command line (a bad flag, a value out of range, a BadFlag of the program's own checks)
+ * prints one line and exits 2 before anything starts (a UsageError, a configuration refusal, exits 1); any other failure prints one clear line and exits 1 instead of a
+ * stack trace; so does a disk fault (ENOSPC, EDQUOT, EIO, EROFS) thrown by a plain write helper (its
+ * FsWriteError message says what to do).
  */
-export const runCli = <Name extends string, Input, E, R>(
-  command: Command.Command<Name, Input, Record<string, never>, E, R>,
-  options: {
-    readonly program?: string
-    /** false for programs that never touch the broker (it would create $DATA_DIR/broker). */
-    readonly broker?: boolean
-  } = {},
+export const runCli = <Name extends string, Input, E>(
+  command: Command.Command<Name, Input, Record<string, never>, E, Command.Environment>,
+  options: { readonly program?: string } = {},
 ): void => {
   const run = Command.run(command, { version: "0.1.0" })
-  const withBroker = (options.broker === false ? run : run.pipe(Effect.provide(BrokerLayers.layer))) as Effect.Effect<
-    void,
-    unknown,
-    Command.Environment
-  >
-  const program = withBroker.pipe(
+  const program = run.pipe(
     Effect.catch((error) => {
       // Already presented (one line per error) by the presenter above.
       if (CliError.isCliError(error) && error._tag === "ShowHelp") {
@@ -81,7 +74,9 @@ export const runCli = <Name extends string, Input, E, R>(
         ? Console.error(`error: ${(defect as Error).message}`).pipe(Effect.andThen(Effect.sync(() => process.exit(1))))
         : Effect.die(defect),
     ),
-    Effect.provide(Layer.merge(NodeServices.layer, presenter(options.program ?? invocation(command.name)))),
-  ) as Effect.Effect<void>
+    Effect.provide(
+      Layer.mergeAll(NodeServices.layer, presenter(options.program ?? invocation(command.name)), loggingLayer()),
+    ),
+  )
   NodeRuntime.runMain(program, { disableErrorReporting: true, teardown: ctrlCIsAStop })
 }

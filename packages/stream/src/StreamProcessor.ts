@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord, ensureDefaultTopics } from "@shop/broker"
 import { type DlqError, type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError, type Row, type StagedBatch } from "@shop/lake"
-import { Effect, Result } from "effect"
+import { Clock, Effect, Result } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
 import { DlqOutbox, dlqKey, dlqTopicValue } from "./DlqOutbox.ts"
 import { eventDatesOf, type JudgedRecord, judgeBatch, type RoutedBatch, routeBatch } from "./routeBatch.ts"
@@ -271,7 +271,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
       partition: number,
       records: ReadonlyArray<ConsumedRecord>,
     ) {
-      const now = Date.now()
+      const now = yield* Clock.currentTimeMillis
       const judged = judgeBatch(records, options.validate ?? {})
       // Every event date of the batch loaded from Silver first, so dedup never answers from a partial memory.
       const dates = eventDatesOf(judged)
@@ -321,10 +321,11 @@ export const runStreamProcessor = (options: StreamOptions) =>
 
     let recordsSinceGc = 0
     let lastLag = 0
-    let lastLog = Date.now()
+    let lastLog = yield* Clock.currentTimeMillis
     const refreshLag = Effect.fn("StreamProcessor.refreshLag")(function* (force: boolean) {
-      if (!force && Date.now() - lastLag < 1_000) return
-      lastLag = Date.now()
+      const now = yield* Clock.currentTimeMillis
+      if (!force && now - lastLag < 1_000) return
+      lastLag = now
       const ends = yield* broker.endOffsets(TOPIC_RAW).pipe(retried(`the end offsets of ${TOPIC_RAW}`))
       metrics.partitions = ends
         .filter((e) => owned.has(e.partition))
@@ -335,11 +336,11 @@ export const runStreamProcessor = (options: StreamOptions) =>
     })
 
     while (!done()) {
-      const started = Date.now()
+      const started = yield* Clock.currentTimeMillis
       const batch: Array<ConsumedRecord> = []
       // Poll until the batch is full or its time is up; an empty poll means nothing more came in time.
       while (batch.length < maxBatchRecords) {
-        const remaining = Math.max(0, maxBatchMs - (Date.now() - started))
+        const remaining = Math.max(0, maxBatchMs - ((yield* Clock.currentTimeMillis) - started))
         const got = yield* consumer.poll({ maxRecords: maxBatchRecords - batch.length, maxWaitMs: remaining })
         batch.push(...got)
         if (got.length === 0 || remaining === 0) break
@@ -378,8 +379,9 @@ export const runStreamProcessor = (options: StreamOptions) =>
       yield* refreshLag(false)
       metrics.writeTo(metricsPath)
       options.onBatch?.(metrics)
-      if (Date.now() - lastLog >= 10_000) {
-        lastLog = Date.now()
+      const now = yield* Clock.currentTimeMillis
+      if (now - lastLog >= 10_000) {
+        lastLog = now
         log(`[stream] ${metrics.summary()}`)
       }
     }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { mkdirDurably, writeFileDurably } from "@shop/fsio"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import {
   Broker,
   type ConsumedRecord,
@@ -256,11 +256,12 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
         }
 
         const poll = Effect.fn("EmbeddedConsumer.poll")(function* (o: { maxRecords: number; maxWaitMs: number }) {
-          const deadline = Date.now() + o.maxWaitMs
+          const deadline = (yield* Clock.currentTimeMillis) + o.maxWaitMs
           for (;;) {
             const records = yield* attempt("poll", () => pollOnce(o.maxRecords))
-            if (records.length > 0 || Date.now() >= deadline) return records
-            yield* Effect.sleep(Math.min(10, Math.max(1, deadline - Date.now())))
+            const now = yield* Clock.currentTimeMillis
+            if (records.length > 0 || now >= deadline) return records
+            yield* Effect.sleep(Math.min(10, Math.max(1, deadline - now)))
           }
         })
 

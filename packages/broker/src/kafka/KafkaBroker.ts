@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { type Admin, Kafka, type LogEntry, logLevel, type Message, type Producer } from "kafkajs"
 import {
   Broker,
@@ -181,9 +181,9 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
     /** Until the topic is in the broker's metadata with a leader for every partition (at most 30 s). */
     const awaitTopic = (topic: string) =>
       Effect.gen(function* () {
-        const deadline = Date.now() + 30_000
+        const deadline = (yield* Clock.currentTimeMillis) + 30_000
         let last = "not listed"
-        while (Date.now() < deadline) {
+        while ((yield* Clock.currentTimeMillis) < deadline) {
           const names = yield* call("list topics", () => admin.listTopics())
           if (names.includes(topic)) {
             const meta = yield* Effect.result(
