@@ -4,6 +4,7 @@ import { utcDate } from "@shop/contract"
 import { fsyncDir, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Clock, Effect } from "effect"
 import { type LakeDiskFull, LakeIOError, lakeError } from "./LakeError.ts"
+import { lakeLayout } from "./layout.ts"
 import { exchangeDirs } from "./libc.ts"
 import { encodeParquetColumns } from "./parquetFile.ts"
 import { readParquetColumns } from "./readParquetColumns.ts"
@@ -37,7 +38,6 @@ export interface CompactOptions {
   readonly maxGroupBytes?: number
   /** How long to wait for writers and readers to step aside for a directory swap. */
   readonly lockTimeoutMs?: number
-  readonly log?: (line: string) => void
   readonly faults?: (point: CompactionPoint) => void
   /** The `writeSync` seam for disk-full specs: outputs and the compaction log are written through it. */
   readonly write?: WriteFn
@@ -127,9 +127,11 @@ const swapIn = (live: string, staging: string) => {
  * beside them, append the compaction to the table's log (the commit) and exchange the staging and live
  * directories (the moment readers switch). See README, Compaction.
  */
+/** Compaction's progress lines, as `[compact] ...` in the program's log (Effect.log with its component). */
+const note = (line: string) => Effect.log(line).pipe(Effect.annotateLogs("component", "compact"))
+
 export const compactLake = (root: string, options: CompactOptions) =>
   Effect.gen(function* () {
-    const log = options.log ?? (() => {})
     const targetRows = options.targetRows ?? DEFAULT_TARGET_ROWS
     const openDayMinFiles = options.openDayMinFiles ?? DEFAULT_OPEN_DAY_MIN_FILES
     const maxGroupBytes = options.maxGroupBytes ?? 64 * 1024 * 1024
@@ -187,7 +189,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
               lock.release()
             }
           })
-          log(`[compact] ${table} ${s.entry.date}: finished an interrupted compaction`)
+          yield* note(`${table} ${s.entry.date}: finished an interrupted compaction`)
         }
         // Never committed, or swapped in already (then it holds the replaced files): remove it.
         yield* io("remove staging", () => rmSync(staging, { recursive: true, force: true }))
@@ -248,7 +250,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
           outputs.push({
             table,
             date,
-            path: join(table, `event_date=${date}`, name),
+            path: lakeLayout.dayFilePath(table, date, name),
             rows,
             bytes: bytes.length,
             sources: [...new Set(group.flatMap((f) => f.sources))].sort(),
@@ -363,7 +365,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
       )
       for (const [date, files] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (stuck.has(date)) {
-          log(`[compact] ${table} ${date}: its last compaction is committed but its staging directory is gone; skipped`)
+          yield* note(`${table} ${date}: its last compaction is committed but its staging directory is gone; skipped`)
           continue
         }
         const closed = date < today
@@ -372,7 +374,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
         if (small.length < wanted) continue
         const rows = small.reduce((s, f) => s + f.rows, 0)
         if (options.dryRun === true) {
-          log(`[compact] ${table} ${date}${closed ? "" : " (open)"}: would merge ${small.length} files, ${rows} rows`)
+          yield* note(`${table} ${date}${closed ? "" : " (open)"}: would merge ${small.length} files, ${rows} rows`)
           days.push({
             table,
             date,
@@ -388,8 +390,8 @@ export const compactLake = (root: string, options: CompactOptions) =>
           continue
         }
         const done = yield* compactDay(schema, date, closed, small, (e) => compactions.append(e))
-        log(
-          `[compact] ${table} ${date}${closed ? "" : " (open)"}: ` +
+        yield* note(
+          `${table} ${date}${closed ? "" : " (open)"}: ` +
             (done.skipped === undefined
               ? `${done.filesBefore} files -> ${done.filesAfter}, ${done.rows} rows, ` +
                 `${(done.bytesBefore / 1e6).toFixed(1)} -> ${(done.bytesAfter / 1e6).toFixed(1)} MB in ${done.ms} ms`
@@ -402,7 +404,7 @@ export const compactLake = (root: string, options: CompactOptions) =>
     for (const schema of options.tables) {
       const compacting = tryLock(compactLockPath(root, schema.name), "exclusive")
       if (compacting === undefined) {
-        log(`[compact] ${schema.name}: another compaction is running, skipped`)
+        yield* note(`${schema.name}: another compaction is running, skipped`)
         continue
       }
       // Released however the table's compaction ends (a failure must not keep the lock in a long-running loop).
