@@ -29,9 +29,13 @@ export interface GeneratorOptions {
 const TICK_MS = 50
 const BACKFILL_BATCH = 5_000
 
+/** 12,345/s; a small shop's rate keeps its decimals (0.05/s, not 0/s). */
+const rate = (perSecond: number) =>
+  perSecond >= 10 ? Math.round(perSecond).toLocaleString("en-US") : String(Number(perSecond.toFixed(2)))
+
 const progressLine = (stats: GeneratorStats, startedAt: number, label: string) => {
   const seconds = (performance.now() - startedAt) / 1000
-  return `${label}: ${stats.records.toLocaleString("en-US")} events, ${Math.round(stats.records / Math.max(seconds, 0.001)).toLocaleString("en-US")}/s, bad ${sumDlq(stats)}, dup ${stats.duplicates}, late ${stats.late}, ${seconds.toFixed(0)} s`
+  return `${label}: ${stats.records.toLocaleString("en-US")} events, ${rate(stats.records / Math.max(seconds, 0.001))}/s, bad ${sumDlq(stats)}, dup ${stats.duplicates}, late ${stats.late}, ${seconds.toFixed(0)} s`
 }
 
 /**
