@@ -198,6 +198,17 @@ describe("dashboard bundle", () => {
         expect({ chart: c.file, rotation: p.xAxisLabelRotation }).toEqual({ chart: c.file, rotation: 45 })
       if (p.viz_type === "echarts_timeseries_bar" && p.time_grain_sqla === undefined)
         expect({ chart: c.file, interval: p.xAxisLabelInterval }).toEqual({ chart: c.file, interval: "0" })
+      // A horizontal bar's last value label sits on the grid's right edge: a legend on the right makes room.
+      if (p.orientation === "horizontal")
+        expect({
+          chart: c.file,
+          legend: p.show_legend && p.legendOrientation,
+          margin: Number(p.legendMargin) >= 80,
+        }).toEqual({
+          chart: c.file,
+          legend: "right",
+          margin: true,
+        })
     }
   })
 
