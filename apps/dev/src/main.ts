@@ -198,6 +198,8 @@ const command = Command.make(
               lateRate: 0.005,
               catalog: loadCatalog(),
               onProgress: (line) => logLine(`[generator] ${line}`),
+              // A small shop makes a few events a second: a line every 30 s says it is alive without a flood.
+              progressEveryMs: 30_000,
             },
             sink,
             stats,

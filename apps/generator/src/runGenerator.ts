@@ -22,6 +22,8 @@ export interface GeneratorOptions {
   readonly catalog?: EventStreamOptions["catalog"]
   /** Progress lines every ~2 s (stderr). */
   readonly onProgress?: (line: string) => void
+  /** How often `onProgress` is called (default 2 s). */
+  readonly progressEveryMs?: number
   /** Backfill: after each batch, how much of the window is done (0..1) and the stats so far. */
   readonly onBackfillProgress?: (fraction: number, stats: GeneratorStats) => void
 }
@@ -55,7 +57,7 @@ export const runGenerator = (
     const progress = options.onProgress
     let lastProgress = startedAt
     const report = (label: string) => {
-      if (progress !== undefined && performance.now() - lastProgress >= 2_000) {
+      if (progress !== undefined && performance.now() - lastProgress >= (options.progressEveryMs ?? 2_000)) {
         lastProgress = performance.now()
         progress(progressLine(stats, startedAt, label))
       }
