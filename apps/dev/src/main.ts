@@ -169,7 +169,7 @@ const command = Command.make(
           ),
         ).pipe(Effect.provideService(Broker, broker))
         bar.done(
-          `${history.records.toLocaleString("en-US")} events of ${historyDays} days into events.raw (record time = event time)`,
+          `${history.records.toLocaleString("en-US")} events of ${historyDays} day${historyDays === 1 ? "" : "s"} into events.raw (record time = event time)`,
         )
         const produced = performance.now()
         logLine(
