@@ -34,7 +34,7 @@ const command = Command.make(
   {
     eps: Flag.Finite("eps").pipe(
       Flag.withDescription(
-        "Events per second, decimals allowed: paced in live mode (default 50); the average rate of a backfill (default 2; bun run dev's shop is 0.25)",
+        "Events per second, decimals allowed: paced in live mode (default 50); the average rate of a backfill (default 2; bun run dev's shop is 0.1)",
       ),
       Flag.filter(
         (n) => n > 0,
