@@ -108,6 +108,12 @@ def no_time_filter(col: str) -> list[dict[str, Any]]:
 CURRENCY = {"symbol": "USD", "symbolPosition": "prefix"}
 DAY_FORMAT = "%b %-d"  # "Dec 1", never "December" for the first of a month (smart_date does that)
 TIME_FORMAT = {"P1D": DAY_FORMAT, "PT1M": "%H:%M"}
+# A fixed time format is not spaced out by ECharts ("adaptive formatting" only is): on a chart of 4 columns the
+# minute labels ran into each other ("13:1513:20"); turned 45 degrees they fit.
+NARROW_MINUTES = {"xAxisLabelRotation": 45}
+# A horizontal bar chart's last value label ("$10,000.00") is centred on the grid's right edge, which Superset
+# keeps 20 px from the chart's: it was cut ("$ 10,000."). A legend on the right is the one setting that widens it.
+HORIZONTAL_ROOM = {"show_legend": True, "legendOrientation": "right", "legendType": "plain", "legendMargin": 100}
 
 
 def timeseries(viz: str, x: str, metrics: list[dict[str, Any]], grain: str, **extra: Any) -> dict[str, Any]:
@@ -129,8 +135,9 @@ def timeseries(viz: str, x: str, metrics: list[dict[str, Any]], grain: str, **ex
         "tooltipTimeFormat": TIME_FORMAT[grain],
         "truncateYAxis": False,
         "y_axis_bounds": [None, None],
-        # A line of one day (the first day of a shop) is one point: markers make it visible.
-        **({"markerEnabled": True, "markerSize": 6} if viz == "echarts_timeseries_line" else {}),
+        # A line of one day (the first day of a shop) is one point: markers make it visible (60 minute points
+        # need none: they drew a row of circles along zero).
+        **({"markerEnabled": True, "markerSize": 6} if viz == "echarts_timeseries_line" and grain == "P1D" else {}),
         **({"currency_format": CURRENCY, "y_axis_format": MONEY} if money else {}),
         **extra,
     }
@@ -147,6 +154,8 @@ def categorical_bar(x: str, metrics: list[dict[str, Any]], **extra: Any) -> dict
         "row_limit": extra.pop("row_limit", 10000),
         "show_legend": len(metrics) > 1,
         "rich_tooltip": True,
+        # Every bar named: ECharts' "auto" interval named 3 of the 5 UTM sources.
+        "xAxisLabelInterval": "0",
         "y_axis_bounds": [None, None],
         **({"currency_format": CURRENCY, "y_axis_format": MONEY} if money else {}),
         **extra,
@@ -200,7 +209,8 @@ def big_number_trend(m: dict[str, Any], x: str, grain: str, fmt: str = "SMART_NU
 
 
 def table_raw(columns: list[str], order_by: str, limit: int = 1000) -> dict[str, Any]:
-    config: dict[str, Any] = {}
+    # A rank is not a quantity: no cell bar.
+    config: dict[str, Any] = {"rank": {"showCellBars": False}} if "rank" in columns else {}
     for c in columns:
         if c in MONEY_COLUMNS:
             config[c] = {"d3NumberFormat": MONEY, "currencyFormat": CURRENCY}
@@ -218,6 +228,17 @@ def table_raw(columns: list[str], order_by: str, limit: int = 1000) -> dict[str,
         "include_search": True,
         "show_cell_bars": True,
         "column_config": config,
+    }
+
+
+def top_table(ranking: str, columns: list[str]) -> dict[str, Any]:
+    """The top 10 of a ranking, last 60 min. The rank filter bounds the rows, not the row limit: a table that
+    returns as many rows as its limit gets Superset's warning icon ("limit reached") in its header."""
+    return {
+        **table_raw(columns, ranking, 100),
+        "adhoc_filters": [{"clause": "WHERE", "expressionType": "SQL",
+                           "sqlExpression": f"ranking = '{ranking}' and rank <= 10"}],
+        "order_by_cols": ['["rank", true]'],
     }
 
 
@@ -298,22 +319,19 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
             ],
             [
                 ("rt_orders_per_minute", "Orders per minute", "rt_minutes", 4,
-                 timeseries("echarts_timeseries_bar", "minute", [sum_("orders")], "PT1M")),
+                 timeseries("echarts_timeseries_bar", "minute", [sum_("orders")], "PT1M", **NARROW_MINUTES)),
                 ("rt_revenue_per_minute", "Net revenue per minute", "rt_minutes", 4,
                  timeseries("echarts_timeseries_line", "minute", [sum_("net_revenue", "net revenue")], "PT1M",
-                            money=True)),
+                            money=True, **NARROW_MINUTES)),
                 ("rt_dlq_per_minute", "DLQ records per minute", "rt_minutes", 4,
-                 timeseries("echarts_timeseries_bar", "minute", [sum_("dlq_records", "DLQ records")], "PT1M")),
+                 timeseries("echarts_timeseries_bar", "minute", [sum_("dlq_records", "DLQ records")], "PT1M",
+                            **NARROW_MINUTES)),
             ],
             [
                 ("rt_top_revenue", "Top products by revenue, last 60 min", "rt_top_products", 6,
-                 {**table_raw(["rank", "name", "category", "revenue", "units"], "revenue", 10),
-                  "adhoc_filters": [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": "ranking = 'revenue'"}],
-                  "order_by_cols": ['["rank", true]']}),
+                 top_table("revenue", ["rank", "name", "category", "revenue", "units"])),
                 ("rt_top_views", "Top products by views, last 60 min", "rt_top_products", 6,
-                 {**table_raw(["rank", "name", "category", "views"], "views", 10),
-                  "adhoc_filters": [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": "ranking = 'views'"}],
-                  "order_by_cols": ['["rank", true]']}),
+                 top_table("views", ["rank", "name", "category", "views"])),
             ],
         ],
     ),
@@ -368,7 +386,9 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                 ("fs_funnel", "Funnel (all days)", "funnel_steps", 5,
                  {"viz_type": "funnel", "groupby": ["step"], "metric": sum_("sessions"), "adhoc_filters": [],
                   "row_limit": 10, "sort_by_metric": True, "show_labels": True, "show_legend": False,
-                  "label_type": "key_value_percent", "number_format": "SMART_NUMBER"}),
+                  # Superset 6.1's funnel reads its label types as numbers (5: name, value and percent); the
+                  # name "key_value_percent" fell back to the step name alone.
+                  "label_type": 5, "tooltip_label_type": 5, "number_format": "SMART_NUMBER"}),
                 ("fs_daily_funnel", "Funnel steps per day", "daily_funnel", 7,
                  timeseries("echarts_timeseries_line", "session_date",
                             [sum_("sessions"), sum_("product_view_sessions", "viewed a product"),
@@ -434,9 +454,10 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
         [
             [
                 ("pr_top_revenue", "Top 10 products by revenue", "sku_360", 6,
-                 categorical_bar("name", [sum_("revenue")], money=True, row_limit=10,
-                                 timeseries_limit_metric=sum_("revenue"), order_desc=True, orientation="horizontal",
-                                 x_axis_sort="revenue", x_axis_sort_asc=True)),
+                 categorical_bar("name", [sum_("revenue", "Revenue")], money=True, row_limit=10,
+                                 timeseries_limit_metric=sum_("revenue", "Revenue"), order_desc=True,
+                                 orientation="horizontal", x_axis_sort="Revenue", x_axis_sort_asc=True,
+                                 **HORIZONTAL_ROOM)),
                 ("pr_category_revenue", "Revenue by category", "sku_360", 6,
                  {"viz_type": "pie", "groupby": ["category"], "metric": sum_("revenue"), "adhoc_filters": [],
                   # 10 categories on a half-width chart: names outside the ring were cut ("shoe...", "ki") since
@@ -454,13 +475,27 @@ DASHBOARDS: list[tuple[str, str, int, list[list[Chart]]]] = [
                                  y_axis_format=PCT, x_axis_sort_asc=True)),
             ],
             [
-                ("pr_sku_360", "Products (dim_sku_360)", "sku_360", 12,
+                ("pr_sku_360", "All products (views, carts, orders, revenue, returns)", "sku_360", 12,
                  table_raw(["sku", "name", "category", "list_price", "views", "carts", "orders", "units_sold",
                             "revenue", "returned_units", "view_to_order_rate"], "revenue", 1000)),
             ],
         ],
     ),
 ]
+
+
+# Colours of named series per dashboard. The funnel's labels are dark text (Superset's theme colour, with a white
+# outline) on its segments: on the default scheme's navy and teal they were hard to read, so its steps get light
+# tints of the same hues (relative luminance > 0.4; the bundle spec checks it).
+LABEL_COLORS: dict[str, dict[str, str]] = {
+    "funnel-sessions": {
+        "1. sessions": "#8FD3E4",
+        "2. viewed a product": "#AEB6E0",
+        "3. added to cart": "#9EDDB9",
+        "4. started checkout": "#FFC09F",
+        "5. ordered": "#C9C9C9",
+    },
+}
 
 
 # --- writers -------------------------------------------------------------------------------------------------
@@ -638,7 +673,7 @@ def dashboard_yaml(title: str, slug: str, refresh: int, rows: list[list[Chart]])
             "timed_refresh_immune_slices": [],
             "expanded_slices": {},
             "color_scheme": "supersetColors",
-            "label_colors": {},
+            "label_colors": LABEL_COLORS.get(slug, {}),
             "shared_label_colors": [],
             "color_scheme_domain": [],
             "cross_filters_enabled": False,

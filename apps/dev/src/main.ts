@@ -19,7 +19,7 @@ import {
   logLine,
   ProgressBar,
   portFlag,
-  positiveIntFlag,
+  positiveNumberFlag,
   runCli,
 } from "@shop/runtime"
 import { runStreamProcessor } from "@shop/stream"
@@ -29,8 +29,25 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { devLock, portInUse } from "./devLock.ts"
 
-/** Average events per second of the history a fresh data directory starts with (~4,300 events a day). */
-const HISTORY_EPS = 0.05
+/**
+ * The shop's size: its average events per second over a day, for the history and the live shop alike, so the
+ * live page and the daily charts describe one shop (before, the live shop ran at 50/s beside a 0.05/s history:
+ * more sessions active in 5 minutes than the history had in a day). 0.1/s is ~8,600 events, ~1,600 sessions and
+ * ~50 orders a day; its 28-day history (~250k events) reaches the gold facts and the dbt marts in ~32 s on the
+ * shared 2-core machine at load 8-11 (apps/dev/test/firstRun.test.ts, budget 90 s). 0.25/s took 25 s at load 3
+ * but 55-95 s at load 8-11: too close to the budget.
+ */
+const DEFAULT_EPS = 0.1
+/** Events per session in the simulated shop (apps/generator's mean), to say what a rate means in sessions. */
+const EVENTS_PER_SESSION = 5.4
+/** A history above this many events takes minutes to backfill and process: the header says so. */
+const LONG_HISTORY_EVENTS = 1_000_000
+
+const shopSize = (eps: number) => {
+  const perDay = eps * 86_400
+  const round = (n: number) => (n >= 100 ? Math.round(n / 10) * 10 : Math.round(n)).toLocaleString("en-US")
+  return `~${round(perDay)} events, ~${round(perDay / EVENTS_PER_SESSION)} sessions a day`
+}
 
 /** Records in events.raw: 0 on a fresh data directory. */
 const recordsInRaw = Effect.gen(function* () {
@@ -48,7 +65,11 @@ const recordsInRaw = Effect.gen(function* () {
 const command = Command.make(
   "dev",
   {
-    eps: positiveIntFlag("eps", "Simulated shop events per second", 50),
+    eps: positiveNumberFlag(
+      "eps",
+      "The shop's size: average events per second of the history and of the live shop (decimals allowed)",
+      DEFAULT_EPS,
+    ),
     seed: Flag.Int("seed").pipe(
       Flag.withDescription("Generator seed (the history uses it, the live shop seed + 1)"),
       Flag.withDefault(Date.now() % 1_000_000),
@@ -106,11 +127,13 @@ const command = Command.make(
       const supersetHost = Option.getOrElse(host, () => defaultHost("SUPERSET_HOST"))
       const superset = describeListen(supersetHost, 8088)
       const dashboardAt = describeListen(dashboardHost, dashboardPort)
+      const historyEvents = eps * 86_400 * historyDays
       yield* Console.error(
         [
           "shop-pulse dev",
           `  data:       ${dataDir}  (broker log in broker/, Parquet in bronze/ and silver/)`,
-          `  history:    ${fresh && historyDays > 0 ? `${historyDays} days backfilled first (fresh data directory; --history-days 0 skips it)` : fresh ? "none (--history-days 0)" : "kept (not a fresh data directory)"}`,
+          `  shop size:  ${eps} events/s (${shopSize(eps)}; --eps N), the same in the history and live`,
+          `  history:    ${fresh && historyDays > 0 ? `${historyDays} day${historyDays === 1 ? "" : "s"} backfilled first (fresh data directory; --history-days 0 skips it)${historyEvents > LONG_HISTORY_EVENTS ? `: ~${Math.round(historyEvents / 1e6)}M events at --eps ${eps}, minutes of work; a smaller --eps or --history-days is quicker` : ""}` : fresh ? "none (--history-days 0)" : "kept (not a fresh data directory)"}`,
           `  generator:  ${eps} events/s into events.raw (seed ${seed})`,
           `  stream:     events.raw -> bronze/, silver/<event_type>/, events.dlq; numbers in _metrics/stream.json`,
           `  gold:       daily facts in gold/<fact>/ (orders, revenue, categories, funnel, active users), every 5 s`,
@@ -132,7 +155,7 @@ const command = Command.make(
             runGenerator(
               {
                 seed,
-                eps: HISTORY_EPS,
+                eps,
                 badRate: 0.005,
                 dupRate: 0.005,
                 lateRate: 0.005,
@@ -147,7 +170,7 @@ const command = Command.make(
           ),
         ).pipe(Effect.provideService(Broker, broker))
         bar.done(
-          `${history.records.toLocaleString("en-US")} events of ${historyDays} days into events.raw (record time = event time)`,
+          `${history.records.toLocaleString("en-US")} events of ${historyDays} day${historyDays === 1 ? "" : "s"} into events.raw (record time = event time)`,
         )
         const produced = performance.now()
         logLine(
@@ -176,6 +199,8 @@ const command = Command.make(
               lateRate: 0.005,
               catalog: loadCatalog(),
               onProgress: (line) => logLine(`[generator] ${line}`),
+              // A small shop makes a few events a second: a line every 30 s says it is alive without a flood.
+              progressEveryMs: 30_000,
             },
             sink,
             stats,

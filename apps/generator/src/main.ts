@@ -32,13 +32,13 @@ const summary = (stats: GeneratorStats) =>
 const command = Command.make(
   "generate",
   {
-    eps: Flag.Int("eps").pipe(
+    eps: Flag.Finite("eps").pipe(
       Flag.withDescription(
-        "Events per second: paced in live mode (default 50); the average rate of a backfill (default 2)",
+        "Events per second, decimals allowed: paced in live mode (default 50); the average rate of a backfill (default 2; bun run dev's shop is 0.1)",
       ),
       Flag.filter(
         (n) => n > 0,
-        () => `must be a whole number above 0`,
+        () => `must be a number above 0`,
       ),
       Flag.optional,
     ),

@@ -22,6 +22,8 @@ export interface GeneratorOptions {
   readonly catalog?: EventStreamOptions["catalog"]
   /** Progress lines every ~2 s (stderr). */
   readonly onProgress?: (line: string) => void
+  /** How often `onProgress` is called (default 2 s). */
+  readonly progressEveryMs?: number
   /** Backfill: after each batch, how much of the window is done (0..1) and the stats so far. */
   readonly onBackfillProgress?: (fraction: number, stats: GeneratorStats) => void
 }
@@ -29,9 +31,13 @@ export interface GeneratorOptions {
 const TICK_MS = 50
 const BACKFILL_BATCH = 5_000
 
+/** 12,345/s; a small shop's rate keeps its decimals (0.05/s, not 0/s). */
+const rate = (perSecond: number) =>
+  perSecond >= 10 ? Math.round(perSecond).toLocaleString("en-US") : String(Number(perSecond.toFixed(2)))
+
 const progressLine = (stats: GeneratorStats, startedAt: number, label: string) => {
   const seconds = (performance.now() - startedAt) / 1000
-  return `${label}: ${stats.records.toLocaleString("en-US")} events, ${Math.round(stats.records / Math.max(seconds, 0.001)).toLocaleString("en-US")}/s, bad ${sumDlq(stats)}, dup ${stats.duplicates}, late ${stats.late}, ${seconds.toFixed(0)} s`
+  return `${label}: ${stats.records.toLocaleString("en-US")} events, ${rate(stats.records / Math.max(seconds, 0.001))}/s, bad ${sumDlq(stats)}, dup ${stats.duplicates}, late ${stats.late}, ${seconds.toFixed(0)} s`
 }
 
 /**
@@ -51,7 +57,7 @@ export const runGenerator = (
     const progress = options.onProgress
     let lastProgress = startedAt
     const report = (label: string) => {
-      if (progress !== undefined && performance.now() - lastProgress >= 2_000) {
+      if (progress !== undefined && performance.now() - lastProgress >= (options.progressEveryMs ?? 2_000)) {
         lastProgress = performance.now()
         progress(progressLine(stats, startedAt, label))
       }

@@ -150,7 +150,8 @@ describe("dashboard bundle", () => {
       if (p.time_grain_sqla === "P1D" && p.x_axis_time_format !== undefined) {
         expect({ chart: c.file, f: p.x_axis_time_format }).toEqual({ chart: c.file, f: "%b %-d" })
       }
-      if (p.viz_type === "echarts_timeseries_line")
+      // A daily line of one day is one point: markers show it; a minute line of 60 points needs none.
+      if (p.viz_type === "echarts_timeseries_line" && p.time_grain_sqla === "P1D")
         expect({ chart: c.file, m: p.markerEnabled }).toEqual({ chart: c.file, m: true })
       // A big number of the newest day or minute says which one it is.
       if (p.viz_type === "big_number")
@@ -175,5 +176,71 @@ describe("dashboard bundle", () => {
         partial: true,
       })
     }
+  })
+
+  /** Chart uuid -> its width in grid columns (of 12) on its dashboard. */
+  const widths = new Map(
+    dashboards.flatMap((d) =>
+      Object.values(d.yaml.position as Record<string, { type?: string; meta?: { uuid?: string; width?: number } }>)
+        .filter((p) => p.type === "CHART")
+        .map((p) => [p.meta?.uuid, p.meta?.width ?? 12] as const),
+    ),
+  )
+
+  // Seen in the screenshots of a first run (issue 17): "13:1513:2013:25" on the 4-column minute charts (a fixed
+  // time format is not spaced by ECharts), 3 of 5 UTM sources named, the funnel's labels only its step names and
+  // hard to read on its dark segments, and a warning icon on the Right-now tables (row limit reached).
+  test("labels fit: narrow minute axes are rotated, category axes name every bar", () => {
+    for (const c of charts) {
+      const p = params(c)
+      const width = widths.get(c.yaml.uuid as string)!
+      if (String(p.viz_type).startsWith("echarts_timeseries") && p.time_grain_sqla === "PT1M" && width < 6)
+        expect({ chart: c.file, rotation: p.xAxisLabelRotation }).toEqual({ chart: c.file, rotation: 45 })
+      if (p.viz_type === "echarts_timeseries_bar" && p.time_grain_sqla === undefined)
+        expect({ chart: c.file, interval: p.xAxisLabelInterval }).toEqual({ chart: c.file, interval: "0" })
+      // A horizontal bar's last value label sits on the grid's right edge: a legend on the right makes room.
+      if (p.orientation === "horizontal")
+        expect({
+          chart: c.file,
+          legend: p.show_legend && p.legendOrientation,
+          margin: Number(p.legendMargin) >= 80,
+        }).toEqual({
+          chart: c.file,
+          legend: "right",
+          margin: true,
+        })
+    }
+  })
+
+  test("the funnel labels step, count and share, in dark text on light segments", () => {
+    const funnel = charts.find((c) => params(c).viz_type === "funnel")!
+    // Superset 6.1's funnel takes its label types as numbers (5: key, value and percent); a name shows the key only.
+    expect(params(funnel).label_type).toBe(5)
+    expect(params(funnel).tooltip_label_type).toBe(5)
+    const d = dashboards.find((x) => x.yaml.slug === "funnel-sessions")!
+    const colors = (d.yaml.metadata as { label_colors: Record<string, string> }).label_colors
+    const steps = ["1. sessions", "2. viewed a product", "3. added to cart", "4. started checkout", "5. ordered"]
+    for (const step of steps) {
+      const hex = colors[step] ?? "#000000"
+      const [r, g, b] = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255)
+      // Relative luminance (sRGB, WCAG): above 0.4, dark text reads at 7:1 or better.
+      const lin = (v: number) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      const luminance = 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!)
+      expect({ step, light: luminance > 0.4 }).toEqual({ step, light: true })
+    }
+  })
+
+  test("no table reaches its row limit (Superset shows a warning icon then)", () => {
+    for (const c of charts.filter((c) => params(c).viz_type === "table")) {
+      const p = params(c)
+      const filters = JSON.stringify(p.adhoc_filters ?? [])
+      const bound = /rank <= (\d+)/.exec(filters)
+      if (bound !== null)
+        expect({ chart: c.file, ok: Number(p.row_limit) > Number(bound[1]) }).toEqual({ chart: c.file, ok: true })
+      else expect({ chart: c.file, limit: Number(p.row_limit) }).toEqual({ chart: c.file, limit: 1000 })
+    }
+    const rightNow = charts.filter((c) => params(c).viz_type === "table" && String(c.file).includes("rt_"))
+    expect(rightNow.length).toBe(2)
+    for (const c of rightNow) expect(JSON.stringify(params(c).adhoc_filters)).toContain("rank <= 10")
   })
 })

@@ -61,3 +61,47 @@ test.skipIf(!hasPython())("dbt loop: firstAfterMs sets the first build (dev afte
     yield* Fiber.interrupt(loop)
   }).pipe(Effect.provide(TestClock.layer()), Effect.runPromise),
 )
+
+// Seen on a first run from a fresh clone: dbt's first build (after installing dbt/.venv) read Silver while the
+// gold loop's first compaction merged the history's files, failed with `IO Error: Cannot open file
+// ".../silver/page_view/.../events.raw-0-...parquet": No such file or directory`, and the marts waited 5 minutes.
+test.skipIf(!hasPython())(
+  "dbt loop: a build that lost a lake file to compaction is built again 5 s later, not an interval later",
+  () => {
+    const lines: Array<string> = []
+    return Effect.gen(function* () {
+      const builds: Array<number> = []
+      const racing = Layer.mock(Dbt, {
+        run: (_args, _dir, onLine) =>
+          Effect.gen(function* () {
+            builds.push(yield* Clock.currentTimeMillis)
+            yield* Effect.sleep(10_000)
+            if (builds.length === 1) {
+              onLine(
+                '  IO Error: Cannot open file "/d/silver/page_view/event_date=2026-11-09/events.raw-0-00000000000000000000-00000000000000034181.parquet": No such file or directory',
+              )
+              return yield* new DbtFailed({ message: "dbt build exited with 1", exitCode: 1 })
+            }
+            return { durationMs: 10_000 }
+          }),
+      })
+      const loop = yield* Effect.forkChild(
+        dbtLoop("/nonexistent", 300_000, { firstAfterMs: 1_000 }).pipe(Effect.provide(racing)),
+      )
+      yield* settle
+      yield* TestClock.adjust(1_000)
+      yield* TestClock.adjust(10_000)
+      yield* TestClock.adjust(5_000)
+      expect(builds).toEqual([1_000, 16_000])
+      yield* TestClock.adjust(10_000)
+      expect(lines).toContain(
+        "[dbt] a lake file was merged away by compaction while dbt read it (dbt build exited with 1); building again in 5 s",
+      )
+      expect(lines.at(-1)).toBe("[dbt] build ok in 10.0 s; marts in gold/dbt/")
+      // Then the usual cadence: an interval after the build that succeeded.
+      yield* TestClock.adjust(300_000)
+      expect(builds).toEqual([1_000, 16_000, 326_000])
+      yield* Fiber.interrupt(loop)
+    }).pipe(Effect.provide(Layer.merge(TestClock.layer(), collectLogs(lines))), Effect.runPromise)
+  },
+)

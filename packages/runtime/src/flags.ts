@@ -13,14 +13,14 @@ export const parseDuration = (text: string): number | undefined => {
   return Number(m[1]) * UNITS[m[2] as keyof typeof UNITS]
 }
 
-/** A whole number above 0 (events per second, counts). */
-export const positiveIntFlag = (name: string, description: string, fallback: number) =>
-  Flag.Int(name).pipe(
+/** A number above 0, decimals allowed (a rate such as 0.05 events per second). */
+export const positiveNumberFlag = (name: string, description: string, fallback: number) =>
+  Flag.Finite(name).pipe(
     Flag.withDescription(description),
     Flag.withDefault(fallback),
     Flag.filter(
       (n) => n > 0,
-      () => `must be a whole number above 0`,
+      () => `must be a number above 0`,
     ),
   )
 

@@ -22,6 +22,7 @@ export const cliErrorLine = (error: CliError.CliError): string => {
     const expected = error.expected
       .replace(/^Expected an integer.*$/s, "expected a whole number")
       .replace(/^Expected a (finite )?number.*$/s, "expected a number")
+      .replace(/^Expected a string representing a finite number.*$/s, "expected a number")
       .replace(/^Expected:? ?/, "")
     return `${name} ${error.value}: ${expected}`
   }
