@@ -12,6 +12,7 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { fsyncDir, mkdirDurably, writeAll } from "@shop/fsio"
+import { BrokerStorageError } from "../BrokerError.ts"
 import { withFileLock } from "./flock.ts"
 import {
   decodeRecords,
@@ -358,8 +359,9 @@ export class PartitionLog {
   }
 }
 
-const damaged = (segment: Segment): Error =>
-  new Error(
-    `segment ${segment.path} is damaged at byte ${segment.size} (offset ${segment.next}) although it was closed ` +
+const damaged = (segment: Segment): BrokerStorageError =>
+  new BrokerStorageError({
+    message:
+      `segment ${segment.path} is damaged at byte ${segment.size} (offset ${segment.next}) although it was closed ` +
       `cleanly; the records after that point cannot be read`,
-  )
+  })
