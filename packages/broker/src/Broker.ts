@@ -83,8 +83,8 @@ export interface Consumer {
  * The pipeline's only door to a log: the tag and its types. The layers live beside their implementations
  * (embedded/EmbeddedBroker.ts: `layerEmbedded`, a durable log on local disk, the default; kafka/KafkaBroker.ts:
  * `layerKafka`, Redpanda or Apache Kafka; brokerFromEnv.ts picks one; `BrokerLayers` in brokerLayers.ts holds
- * them all and `layerTest`, an embedded log in a temp dir). Both real ones pass the same contract suite
- * (test/contract).
+ * them all and `layerTest`, memory/MemoryBroker.ts in memory, for specs). All three pass the same contract
+ * suite (test/contract).
  */
 export class Broker extends Context.Service<
   Broker,
