@@ -19,6 +19,9 @@ afterAll(() => {
 /** Lets the forked poll loop run up to its next sleep (all its IO here is synchronous). */
 const settle = Effect.yieldNow.pipe(Effect.repeat({ times: 50 }))
 
+/** Moves the TestClock on by `ms` and lets the loop catch up. */
+const after = (ms: number) => TestClock.adjust(ms).pipe(Effect.andThen(settle))
+
 test("live poll on the TestClock: a commit reaches the page within one 100 ms poll; without commits, a beat a second; gold read once a second", () => {
   const dir = mkdtempSync(join(tmpdir(), "live-poll-"))
   dirs.push(dir)
@@ -48,18 +51,15 @@ test("live poll on the TestClock: a commit reaches the page within one 100 ms po
     const goldAtStart = goldReads.length
     expect(goldAtStart).toBeGreaterThan(0)
     touchGold()
-    yield* TestClock.adjust(999)
-    yield* settle
+    yield* after(999)
     expect(heard).toBe(1)
     // No gold refresh between two seconds, however many polls ran (every 100 ms).
     expect(goldReads.length).toBe(goldAtStart)
-    yield* TestClock.adjust(1)
-    yield* settle
+    yield* after(1)
     // The once-a-second beat (ages on the page change) and gold's refresh, both at 1,000.
     expect(heard).toBe(2)
     expect(goldReads.length).toBe(goldAtStart + 1)
-    yield* TestClock.adjust(20)
-    yield* settle
+    yield* after(20)
     // A batch commits at 1,020 (every record rejected: a commit with no files).
     yield* lake.commitBatch({
       topic: "events.raw",
@@ -70,20 +70,16 @@ test("live poll on the TestClock: a commit reaches the page within one 100 ms po
       tables: [],
     })
     expect(live.snapshot(1_020).health.ingest.commits).toBe(0)
-    yield* TestClock.adjust(79)
-    yield* settle
+    yield* after(79)
     expect(heard).toBe(2)
     // The poll at 1,100 folds it in and tells the listeners at once, not at the next beat.
-    yield* TestClock.adjust(1)
-    yield* settle
+    yield* after(1)
     expect(heard).toBe(3)
     expect(live.snapshot(1_100).health.ingest.commits).toBe(1)
     // The beat counts from the last word to the listeners: 2,100, not 2,000.
-    yield* TestClock.adjust(999)
-    yield* settle
+    yield* after(999)
     expect(heard).toBe(3)
-    yield* TestClock.adjust(1)
-    yield* settle
+    yield* after(1)
     expect(heard).toBe(4)
   }).pipe(
     Effect.provide(
