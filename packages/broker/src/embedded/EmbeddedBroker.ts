@@ -10,7 +10,7 @@ import {
   RecordRejected,
   TopicNotFound,
 } from "../BrokerError.ts"
-import { placeRecords, roundRobinCounter } from "../placement.ts"
+import { type PlacedRecord, placeRecords, roundRobinCounter } from "../placement.ts"
 import { makeEmbeddedConsumer } from "./EmbeddedConsumer.ts"
 import { GroupOffsets } from "./GroupOffsets.ts"
 import { readJsonFile } from "./jsonFile.ts"
@@ -114,19 +114,17 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
           nextRoundRobin: roundRobin(topic),
         })
         return yield* attempt(`produce to ${topic}`, () => {
-          const byPartition = new Map<number, Array<{ index: number; record: EncodedInput }>>()
-          for (const p of placed) {
+          // A placed record is what the log encodes (its timestamp is set: `now` was given), so no copy is made.
+          const byPartition = new Map<number, Array<PlacedRecord & EncodedInput>>()
+          for (const p of placed as ReadonlyArray<PlacedRecord & EncodedInput>) {
             const group = byPartition.get(p.partition)
-            const entry = { index: p.index, record: { key: p.key, value: p.value, timestamp: p.timestamp! } }
-            if (group === undefined) byPartition.set(p.partition, [entry])
-            else group.push(entry)
+            if (group === undefined) byPartition.set(p.partition, [p])
+            else group.push(p)
           }
           const positions = new Array<{ topic: string; partition: number; offset: number }>(records.length)
           for (const [partition, group] of byPartition) {
-            const first = logOf(topic, partition).append(group.map((g) => g.record))
-            group.forEach((g, i) => {
-              positions[g.index] = { topic, partition, offset: first + i }
-            })
+            const first = logOf(topic, partition).append(group)
+            for (let i = 0; i < group.length; i++) positions[group[i]!.index] = { topic, partition, offset: first + i }
           }
           return positions
         })
