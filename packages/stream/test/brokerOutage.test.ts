@@ -115,7 +115,7 @@ describe("the stream processor and a broker that goes away", () => {
     )
     expect(outage.lostAcks).toBe(0)
     expect(outage.failures).toBeGreaterThan(1)
-    expect(lines.some((l) => l.includes("broker unavailable"))).toBe(true)
+    expect(lines.some((l) => l.startsWith("[stream] ") && l.includes("broker unavailable"))).toBe(true)
     const db = await duckdb(dir)
     try {
       expect(await db.count("silver/page_view")).toBe(N - N / 10)
