@@ -1,4 +1,6 @@
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// Subpath imports: the package root also loads every other platform module (redis, cluster, ...), ~1 s per start.
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { allBench } from "./all.ts"

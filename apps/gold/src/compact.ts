@@ -1,5 +1,5 @@
-import { ALL_TABLES, compactLake, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS } from "@shop/lake"
-import { BadFlag, DataDir, logLine, runCli } from "@shop/runtime"
+import { ALL_TABLES, DEFAULT_OPEN_DAY_MIN_FILES, DEFAULT_TARGET_ROWS, Lake } from "@shop/lake"
+import { BadFlag, runCli } from "@shop/runtime"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 
@@ -27,7 +27,7 @@ const command = Command.make(
   },
   ({ day, table, dryRun, targetRows, openDayMinFiles }) =>
     Effect.gen(function* () {
-      const root = yield* DataDir
+      const lake = yield* Lake
       if (Option.isSome(day) && !/^\d{4}-\d{2}-\d{2}$/.test(day.value)) {
         return yield* new BadFlag({ message: `--day: expected a date like 2026-11-24, got "${day.value}"` })
       }
@@ -44,13 +44,12 @@ const command = Command.make(
         return yield* new BadFlag({ message: "--target-rows must be >= 1 and --open-day-min-files >= 2" })
       }
       const started = performance.now()
-      const report = yield* compactLake(root, {
+      const report = yield* lake.compact({
         tables,
         targetRows,
         openDayMinFiles,
         dryRun,
         ...(Option.isSome(day) ? { day: day.value } : {}),
-        log: (line) => logLine(`${line}`),
       })
       const done = report.days.filter((d) => d.skipped === undefined)
       const before = done.reduce((s, d) => s + d.filesBefore, 0)
@@ -63,7 +62,7 @@ const command = Command.make(
               (report.recovered > 0 ? `; ${report.recovered} interrupted compactions cleared or finished` : "") +
               (report.days.length > done.length ? `; ${report.days.length - done.length} skipped` : ""),
       )
-    }),
+    }).pipe(Effect.provide(Lake.layer)),
 ).pipe(Command.withDescription("Merge small Parquet files of the lake (closed days; the open day past a threshold)"))
 
 runCli(command)

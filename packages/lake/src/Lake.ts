@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { dirname, join, relative, resolve } from "node:path"
 import { FsWriteError, fsyncFiles, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
 import { Config, Context, Effect, Layer } from "effect"
@@ -104,7 +105,8 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
         if (!existsSync(layerDir)) continue
         for (const table of readdirSync(layerDir)) {
           const tableDir = join(layerDir, table)
-          for (const d of readdirSync(tableDir)) if (d.startsWith("event_date=")) out.push(join(tableDir, d))
+          for (const d of readdirSync(tableDir))
+            if (lakeLayout.dateOfDayDir(d) !== undefined) out.push(join(tableDir, d))
         }
       }
       return out
@@ -166,7 +168,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           }
           if (refused.length > 0) continue
           const bytes = encoded.bytes
-          const relDir = join(table.schema.name, `event_date=${date}`)
+          const relDir = join(table.schema.name, lakeLayout.dayDirName(date))
           // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
           // `*.parquet` glob matches, whole (a full disk returns a short count, then ENOSPC), read back (size,
           // PAR1 at both ends, footer length), fsynced below with the batch's other files, and renamed into
@@ -475,4 +477,17 @@ export class Lake extends Context.Service<
 
   static readonly layerAt = (dir: string, faults: LakeFaults = {}): Layer.Layer<Lake> =>
     Layer.effect(Lake, makeLake(dir, faults))
+
+  /**
+   * For specs: a real lake in a fresh temp directory, removed when the layer's scope closes (fresh: each use
+   * is a lake of its own, never a memoized one).
+   */
+  static readonly layerTest: Layer.Layer<Lake> = Layer.fresh(
+    Layer.unwrap(
+      Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "lake-test-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
+      ).pipe(Effect.map((dir) => Lake.layerAt(dir))),
+    ),
+  )
 }

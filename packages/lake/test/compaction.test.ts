@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import { compactLake, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
 import { compactLockPath, swapLockPath, tryLock } from "../src/TableLock.ts"
 import { col } from "../src/TableSchema.ts"
@@ -205,7 +205,11 @@ describe("compaction (lake)", () => {
 
     const busy = tryLock(compactLockPath(dir, Orders.name), "exclusive")!
     const lines: Array<string> = []
-    const report = await Effect.runPromise(compactLake(dir, { tables: [Orders], day: DAY, log: (l) => lines.push(l) }))
+    const report = await Effect.runPromise(
+      compactLake(dir, { tables: [Orders], day: DAY }).pipe(
+        Effect.provide(Logger.layer([Logger.make((o) => void lines.push(String(o.message)))])),
+      ),
+    )
     busy.release()
     expect(report.days).toEqual([])
     expect(lines.join("\n")).toContain("another compaction is running")

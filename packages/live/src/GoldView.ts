@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { lakeLayout } from "@shop/lake"
 import type { Row, Warehouse } from "@shop/warehouse"
 import { Clock, Effect, Result } from "effect"
 import { num } from "./foldCommits.ts"
@@ -74,10 +75,10 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
         ]),
       )
     }
-    const top = join(root, "gold", "realtime", "top_products.parquet")
+    const top = join(lakeLayout.goldRealtimeDir(root), "top_products.parquet")
     if (changed(top)) gold.top = yield* readStable(top, goldTopProductsSql(top))
     const today = new Date(now).toISOString().slice(0, 10)
-    const funnel = join(root, "gold", "funnel_daily", `event_date=${today}`, "data.parquet")
+    const funnel = lakeLayout.goldFactFile(root, "funnel_daily", today)
     if (!existsSync(funnel)) gold.funnel = null
     else if (changed(funnel)) {
       const row = (yield* readStable(funnel, goldDaySql(funnel)))[0]

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { publishFile, writeFileDurably } from "@shop/fsio"
-import { ALL_TABLES, lakeError, withTablesReadLocked } from "@shop/lake"
+import { ALL_TABLES, lakeError, lakeLayout, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { changedDays, type GoldProgress, readProgress } from "./changedDays.ts"
 import { allEventsViewSql, GOLD_FACTS } from "./goldSql.ts"
@@ -65,7 +65,7 @@ export const refreshRealtime = (root: string, now: number, options: { catalog?: 
     root,
     Effect.gen(function* () {
       yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-      const dir = join(root, "gold", "realtime")
+      const dir = lakeLayout.goldRealtimeDir(root)
       yield* writeParquet(minuteRollupSql(now), join(dir, "minute_rollup.parquet"))
       yield* writeParquet(topProductsSql(now), join(dir, "top_products.parquet"))
     }),
@@ -109,7 +109,7 @@ export const refreshDailyFacts = (root: string, options: { catalog?: string; all
           if (affected.length === 0) continue
           yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
           for (const day of affected) {
-            const file = join(gold, fact.name, `event_date=${day}`, "data.parquet")
+            const file = lakeLayout.goldFactFile(root, fact.name, day)
             const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
             if (rows[0]!.n === 0) {
               rmSync(file, { force: true })

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
-import { CommitLogTail, filesNowHolding, type TailedEntry, withTablesReadLocked } from "@shop/lake"
+import { CommitLogTail, filesNowHolding, lakeLayout, type TailedEntry, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { writeParquet } from "./GoldJobs.ts"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
@@ -182,7 +182,7 @@ export const makeRealtimeRollups = (root: string, catalog: string) =>
           delete from rt_dlq where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
           delete from rt_page_views where event_ts < ${ts(now)} - interval 61 minute;
           delete from rt_order_items where event_ts < ${ts(now)} - interval 61 minute;`)
-        const dir = join(root, "gold", "realtime")
+        const dir = lakeLayout.goldRealtimeDir(root)
         yield* writeParquet(minuteRollupSql(now, INCREMENTAL_SOURCES), join(dir, "minute_rollup.parquet"))
         yield* writeParquet(topProductsSql(now, "rt_page_views", "rt_order_items"), join(dir, "top_products.parquet"))
       })

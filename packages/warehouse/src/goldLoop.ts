@@ -1,4 +1,4 @@
-import { ALL_TABLES, compactLake } from "@shop/lake"
+import { ALL_TABLES, Lake } from "@shop/lake"
 import { Clock, Effect, Schedule } from "effect"
 import { DEFAULT_CATALOG, refreshDailyFacts } from "./GoldJobs.ts"
 import { makeRealtimeRollups } from "./RealtimeRollups.ts"
@@ -83,16 +83,6 @@ export const goldLoop = (
       realtimeEvery(rollups.refresh, realtimeMs),
     ).pipe(Effect.provide(Warehouse.layer))
     yield* Effect.forkScoped(realtime)
-    // Compaction reports through a plain callback (its lines start with "[compact] "): into this fiber's logger.
-    const services = yield* Effect.context<never>()
-    const compactLog = (line: string) =>
-      Effect.runSyncWith(services)(
-        Effect.log(line.replace(/^\[compact\] /, "")).pipe(Effect.annotateLogs("component", "compact")),
-      )
-    return yield* dailyEvery(
-      refreshDailyFacts(root),
-      compactLake(root, { tables: ALL_TABLES, log: compactLog }),
-      intervalMs,
-      compactEveryMs,
-    )
+    const lake = yield* Lake
+    return yield* dailyEvery(refreshDailyFacts(root), lake.compact({ tables: ALL_TABLES }), intervalMs, compactEveryMs)
   }).pipe(Effect.scoped)

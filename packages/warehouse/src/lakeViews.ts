@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { ALL_TABLES } from "@shop/lake"
+import { ALL_TABLES, lakeLayout } from "@shop/lake"
 import { silverViewsSql, sqlString } from "./silverViews.ts"
 
 const dirs = (dir: string) =>
@@ -33,11 +33,11 @@ export const lakeViews = (root: string): Array<LakeView> => {
       .replace(/;$/, "")
     views.push({ schema: layer, name, sql })
   }
-  const gold = join(root, "gold")
+  const gold = lakeLayout.goldDir(root)
   for (const fact of dirs(gold)) {
     if (fact === "dbt" || fact === "realtime" || fact.startsWith("_") || fact.startsWith(".")) continue
     const hasDays = dirs(join(gold, fact)).some(
-      (d) => d.startsWith("event_date=") && parquetFiles(join(gold, fact, d)).length > 0,
+      (d) => lakeLayout.dateOfDayDir(d) !== undefined && parquetFiles(join(gold, fact, d)).length > 0,
     )
     if (!hasDays) continue
     views.push({

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
-import { ALL_TABLES, type ColumnType, type TableSchema } from "@shop/lake"
+import { ALL_TABLES, type ColumnType, lakeLayout, type TableSchema } from "@shop/lake"
 
 const duckType: Record<ColumnType, string> = {
   string: "VARCHAR",
@@ -16,7 +16,7 @@ const duckType: Record<ColumnType, string> = {
 const hasFiles = (dir: string) =>
   existsSync(dir) &&
   readdirSync(dir).some(
-    (d) => d.startsWith("event_date=") && readdirSync(join(dir, d)).some((f) => f.endsWith(".parquet")),
+    (d) => lakeLayout.dateOfDayDir(d) !== undefined && readdirSync(join(dir, d)).some((f) => f.endsWith(".parquet")),
   )
 
 /** A quoted SQL string literal. */
