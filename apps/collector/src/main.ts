@@ -1,6 +1,6 @@
 import { BrokerLayers } from "@shop/broker"
 import { BadFlag, commaList, defaultHost, logLine, runCli } from "@shop/runtime"
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CollectorServer, CollectorServerError, DEFAULT_RATE_LIMIT } from "./CollectorServer.ts"
 import { MAX_EVENTS_PER_REQUEST } from "./requestBody.ts"
@@ -18,24 +18,32 @@ const command = Command.make(
     ),
     port: Flag.Int("port").pipe(
       Flag.withDescription("Port (env COLLECTOR_PORT; 0 picks a free one)"),
-      Flag.withDefault(Number(process.env.COLLECTOR_PORT ?? 8080)),
+      Flag.withFallbackConfig(Config.Int("COLLECTOR_PORT").pipe(Config.withDefault(8080))),
     ),
     allowedOrigins: Flag.String("allowed-origins").pipe(
       Flag.withDescription("Comma-separated origins allowed to POST from browsers (env COLLECTOR_ALLOWED_ORIGINS)"),
-      Flag.withDefault(process.env.COLLECTOR_ALLOWED_ORIGINS ?? ""),
+      Flag.withFallbackConfig(Config.String("COLLECTOR_ALLOWED_ORIGINS").pipe(Config.withDefault(""))),
     ),
     rateLimit: Flag.Int("rate-limit").pipe(
       Flag.withDescription(
         `Requests per second per client IP without a write key, bursts of 5x (env COLLECTOR_RATE_LIMIT; default ${DEFAULT_RATE_LIMIT.perSecond}; 0: off)`,
       ),
-      Flag.withDefault(Number(process.env.COLLECTOR_RATE_LIMIT || DEFAULT_RATE_LIMIT.perSecond)),
+      Flag.withFallbackConfig(
+        // Set but empty (compose's `${COLLECTOR_RATE_LIMIT:-}`) means the default too.
+        Config.String("COLLECTOR_RATE_LIMIT").pipe(
+          Config.withDefault(""),
+          Config.map((text) => (text.trim() === "" ? DEFAULT_RATE_LIMIT.perSecond : Number(text))),
+        ),
+      ),
     ),
   },
   ({ host, port, allowedOrigins, rateLimit }) => {
     const origins = commaList(allowedOrigins)
-    const writeKeys = commaList(process.env.COLLECTOR_WRITE_KEYS)
     return Effect.gen(function* () {
-      if (process.env.SHOP_ENV === "production" && writeKeys.length === 0) {
+      const writeKeys = commaList(yield* Config.String("COLLECTOR_WRITE_KEYS").pipe(Config.withDefault("")))
+      const production = (yield* Config.String("SHOP_ENV").pipe(Config.withDefault(""))) === "production"
+      const metricsToken = yield* Config.String("METRICS_TOKEN").pipe(Config.option)
+      if (production && writeKeys.length === 0) {
         // Configuration, not the command line: exit 1 like the dashboard's refusal (2 is for a bad flag).
         return yield* new CollectorServerError({
           message:
@@ -51,7 +59,7 @@ const command = Command.make(
         allowedOrigins: origins,
         writeKeys,
         rateLimit: { perSecond: rateLimit, burst: rateLimit * 5 },
-        metricsToken: process.env.METRICS_TOKEN,
+        metricsToken: Option.getOrUndefined(metricsToken),
       })
       yield* Effect.gen(function* () {
         const { url, listening } = yield* CollectorServer

@@ -137,7 +137,7 @@ describe("HTTP collector", () => {
     const refused = stats.dlq.too_large ?? 0
     expect(refused).toBeGreaterThan(0)
     expect((await readRaw()).length).toBe(before + 3_000 - refused)
-    const summary = await runtime.runPromise(runStreamProcessor({ availableNow: true, log: () => {} }))
+    const summary = await runtime.runPromise(runStreamProcessor({ availableNow: true }))
     // The earlier tests' hand-written records are in events.raw too: they go to Silver or the DLQ as well.
     const silver = Object.values(summary.silverRows).reduce((a, b) => a + b, 0)
     const dlq = Object.values(summary.dlq).reduce((a, b) => a + b, 0)

@@ -1,6 +1,7 @@
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import { DBT_PROJECT_DIR, dbtEnv, hasPython, prepareDbt } from "@shop/dbt"
-import { releasePidLock, tryPidLock } from "@shop/runtime"
+import { DataDir, releasePidLock, tryPidLock } from "@shop/runtime"
+import { Effect } from "effect"
 
 /**
  * `bun run dbt -- <args>`: dbt over the lake in $DATA_DIR (default ./data) with the project's profile, creating
@@ -10,7 +11,12 @@ import { releasePidLock, tryPidLock } from "@shop/runtime"
  * ($DATA_DIR/dbt/dbt.pid): a second run (yours while `bun run dev` builds, or dev's while yours runs) says once
  * whose run it waits for and starts when that one ends (the first run's venv install is under the lock too). `--help`/`--version` need no lock.
  */
-const dataDir = resolve(process.env.DATA_DIR ?? "./data")
+// dbt's own arguments pass through unparsed, so this is a plain script; its one setting still comes through Config.
+const dataDir = Effect.runSync(
+  Effect.gen(function* () {
+    return yield* DataDir
+  }),
+)
 if (!hasPython()) {
   console.error("error: dbt needs Python 3.11+ (python3 on PATH) to create dbt/.venv")
   process.exit(1)

@@ -178,7 +178,7 @@ const command = Command.make(
         )
         // The history goes through the stream processor alone first (it is the whole lake so far): gold and dbt
         // then see every day complete from their first run, instead of recomputing days while they fill.
-        yield* Effect.scoped(runStreamProcessor({ availableNow: true, maxBatchRecords: 100_000, log: logLine })).pipe(
+        yield* Effect.scoped(runStreamProcessor({ availableNow: true, maxBatchRecords: 100_000 })).pipe(
           Effect.provideService(Broker, broker),
           Effect.provide(Lake.layer),
         )
@@ -198,7 +198,7 @@ const command = Command.make(
               dupRate: 0.005,
               lateRate: 0.005,
               catalog: loadCatalog(),
-              onProgress: (line) => logLine(`[generator] ${line}`),
+              progress: true,
               // A small shop makes a few events a second: a line every 30 s says it is alive without a flood.
               progressEveryMs: 30_000,
             },
@@ -208,7 +208,7 @@ const command = Command.make(
         ),
       ).pipe(Effect.ensuring(Effect.sync(() => logLine(`[generator] stopped after ${stats.records} records`))))
       // 500 ms batches (the pipeline default) keep produced -> dashboard p95 under 2 s at 1,000 events/s (bun run bench freshness).
-      const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500, log: logLine })
+      const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500 })
       const gold = goldLoop(dataDir, 5_000).pipe(Effect.provide(Warehouse.layer))
       const dashboard = Effect.gen(function* () {
         const server = yield* DashboardServer

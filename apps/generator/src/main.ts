@@ -112,7 +112,7 @@ const command = Command.make(
         backfillDays: backfill,
         end: Option.getOrUndefined(end),
         catalog: loadCatalog(Option.getOrUndefined(flags.catalog)),
-        onProgress: (line: string) => logLine(`${line}`),
+        progress: true,
       }
       const stats = emptyStats()
       const sink: Effect.Effect<Sink, BrokerError, Broker | Scope.Scope> = Option.isSome(flags.out)

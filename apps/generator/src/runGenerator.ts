@@ -20,9 +20,9 @@ export interface GeneratorOptions {
   /** End of the backfill window (epoch ms; default now). */
   readonly end?: number | undefined
   readonly catalog?: EventStreamOptions["catalog"]
-  /** Progress lines every ~2 s (stderr). */
-  readonly onProgress?: (line: string) => void
-  /** How often `onProgress` is called (default 2 s). */
+  /** Log a progress line every `progressEveryMs` (Effect.log, component `generator`). */
+  readonly progress?: boolean
+  /** How often the progress line comes (default 2 s). */
   readonly progressEveryMs?: number
   /** Backfill: after each batch, how much of the window is done (0..1) and the stats so far. */
   readonly onBackfillProgress?: (fraction: number, stats: GeneratorStats) => void
@@ -54,14 +54,15 @@ export const runGenerator = (
   Effect.gen(function* () {
     const startedAt = performance.now()
     const max = options.maxEvents ?? Number.POSITIVE_INFINITY
-    const progress = options.onProgress
     let lastProgress = startedAt
-    const report = (label: string) => {
-      if (progress !== undefined && performance.now() - lastProgress >= (options.progressEveryMs ?? 2_000)) {
+    const report = (label: string) =>
+      Effect.suspend(() => {
+        if (options.progress !== true || performance.now() - lastProgress < (options.progressEveryMs ?? 2_000)) {
+          return Effect.void
+        }
         lastProgress = performance.now()
-        progress(progressLine(stats, startedAt, label))
-      }
-    }
+        return Effect.log(progressLine(stats, startedAt, label)).pipe(Effect.annotateLogs("component", "generator"))
+      })
     const common = {
       seed: options.seed,
       eps: options.eps,
@@ -104,7 +105,7 @@ export const runGenerator = (
               )
           }),
         )
-        if (options.onBackfillProgress === undefined) report("backfill")
+        if (options.onBackfillProgress === undefined) yield* report("backfill")
       }
       return stats
     }
@@ -131,7 +132,7 @@ export const runGenerator = (
           return sink.write(batch)
         }),
       )
-      report("generate")
+      yield* report("generate")
       yield* Effect.sleep(TICK_MS)
     }
     return stats

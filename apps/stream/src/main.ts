@@ -3,7 +3,7 @@ import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
 import { BadFlag, DataDir, defaultHost, logLine, runCli } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
-import { Effect, Option } from "effect"
+import { Config, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runWorkers, splitPartitions } from "./workers.ts"
 
@@ -29,7 +29,7 @@ const command = Command.make(
     ),
     metricsPort: Flag.Int("metrics-port").pipe(
       Flag.withDescription("Prometheus /metrics port (env METRICS_PORT; 0: off; worker i of --workers uses port + i)"),
-      Flag.withDefault(Number(process.env.METRICS_PORT ?? 9464)),
+      Flag.withFallbackConfig(Config.Int("METRICS_PORT").pipe(Config.withDefault(9464))),
     ),
     metricsHost: Flag.String("metrics-host").pipe(
       Flag.withDescription(
@@ -75,17 +75,14 @@ const command = Command.make(
       }
       const metrics = new StreamMetrics()
       if (metricsPort !== 0 && !availableNow) {
-        const server = yield* serveStreamMetrics(metricsPort, metrics, {
-          hostname: metricsHost,
-          token: process.env.METRICS_TOKEN,
-        })
+        const token = Option.getOrUndefined(yield* Config.String("METRICS_TOKEN").pipe(Config.option))
+        const server = yield* serveStreamMetrics(metricsPort, metrics, { hostname: metricsHost, token })
         logLine(
-          `[stream] Prometheus metrics: ${server.url}/metrics (listening on ${server.listening}${process.env.METRICS_TOKEN ? "; METRICS_TOKEN required" : ""})`,
+          `[stream] Prometheus metrics: ${server.url}/metrics (listening on ${server.listening}${token ? "; METRICS_TOKEN required" : ""})`,
         )
       }
       yield* runStreamProcessor({
         availableNow,
-        log: logLine,
         metrics,
         maxBatchRecords: batchRecords,
         maxBatchMs: batchMs,

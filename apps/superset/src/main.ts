@@ -26,7 +26,7 @@ const command = Command.make(
   },
   ({ host, port, noServe, force }) =>
     Effect.gen(function* () {
-      const settings = supersetSettings(port, host)
+      const settings = yield* supersetSettings(port, host)
       yield* ensureSupersetVenv
       yield* bootstrap(settings, force)
       if (!noServe) yield* serve(settings)

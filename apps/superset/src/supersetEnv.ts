@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { defaultHost } from "@shop/runtime"
+import { DataDir, defaultHost } from "@shop/runtime"
+import { Config, Effect } from "effect"
+import { SupersetError } from "./SupersetError.ts"
 
 /** The repo's superset/ folder: config, the lake views, the dashboard bundle, requirements. */
 export const supersetDir = resolve(import.meta.dir, "../../../superset")
@@ -20,34 +22,42 @@ export interface SupersetSettings {
   readonly host: string
 }
 
-const production = () => process.env.SHOP_ENV === "production"
-
 /**
  * Admin credentials from SUPERSET_ADMIN_USERNAME / SUPERSET_ADMIN_PASSWORD. For local dev a password is
  * generated once into $DATA_DIR/superset/admin_password; in production (SHOP_ENV=production) it must be set.
  */
-export const supersetSettings = (port: number, host: string = defaultHost("SUPERSET_HOST")): SupersetSettings => {
-  const dataDir = resolve(process.env.DATA_DIR ?? "./data")
-  const home = join(dataDir, "superset")
-  mkdirSync(home, { recursive: true })
-  const adminUser = process.env.SUPERSET_ADMIN_USERNAME ?? "admin"
-  const fromEnv = process.env.SUPERSET_ADMIN_PASSWORD
-  if (fromEnv !== undefined && fromEnv !== "") {
-    return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port, host }
-  }
-  if (production()) throw new Error("SUPERSET_ADMIN_PASSWORD must be set when SHOP_ENV=production")
-  const file = join(home, "admin_password")
-  if (!existsSync(file)) writeFileSync(file, randomBytes(12).toString("base64url"), { mode: 0o600 })
-  return {
-    dataDir,
-    home,
-    adminUser,
-    adminPassword: readFileSync(file, "utf8").trim(),
-    passwordSource: file,
-    port,
-    host,
-  }
-}
+export const supersetSettings = (
+  port: number,
+  host: string = defaultHost("SUPERSET_HOST"),
+): Effect.Effect<SupersetSettings, SupersetError | Config.ConfigError> =>
+  Effect.gen(function* () {
+    const dataDir = yield* DataDir
+    const adminUser = yield* Config.String("SUPERSET_ADMIN_USERNAME").pipe(Config.withDefault("admin"))
+    const fromEnv = yield* Config.String("SUPERSET_ADMIN_PASSWORD").pipe(Config.withDefault(""))
+    const production = (yield* Config.String("SHOP_ENV").pipe(Config.withDefault(""))) === "production"
+    const home = join(dataDir, "superset")
+    mkdirSync(home, { recursive: true })
+    if (fromEnv !== "") {
+      return { dataDir, home, adminUser, adminPassword: fromEnv, passwordSource: "SUPERSET_ADMIN_PASSWORD", port, host }
+    }
+    if (production) {
+      return yield* new SupersetError({
+        step: "settings",
+        message: "SUPERSET_ADMIN_PASSWORD must be set when SHOP_ENV=production",
+      })
+    }
+    const file = join(home, "admin_password")
+    if (!existsSync(file)) writeFileSync(file, randomBytes(12).toString("base64url"), { mode: 0o600 })
+    return {
+      dataDir,
+      home,
+      adminUser,
+      adminPassword: readFileSync(file, "utf8").trim(),
+      passwordSource: file,
+      port,
+      host,
+    }
+  })
 
 /** The environment every `superset` command runs with. */
 export const supersetProcessEnv = (s: SupersetSettings): Record<string, string> => ({

@@ -81,9 +81,10 @@ export interface Consumer {
 
 /**
  * The pipeline's only door to a log: the tag and its types. The layers live beside their implementations
- * (`BrokerLayers` in brokerLayers.ts: `layer` picks from the environment, `layerEmbedded` is a durable log on
- * local disk, the default, `layerKafka` speaks to Redpanda or Apache Kafka, `layerTest` is an embedded log in a
- * temp dir). Both real ones pass the same contract suite (test/contract).
+ * (embedded/EmbeddedBroker.ts: `layerEmbedded`, a durable log on local disk, the default; kafka/KafkaBroker.ts:
+ * `layerKafka`, Redpanda or Apache Kafka; brokerFromEnv.ts picks one; `BrokerLayers` in brokerLayers.ts holds
+ * them all and `layerTest`, memory/MemoryBroker.ts in memory, for specs). All three pass the same contract
+ * suite (test/contract).
  */
 export class Broker extends Context.Service<
   Broker,

@@ -1,4 +1,5 @@
-import { Schema } from "effect"
+import { errnoCode } from "@shop/fsio"
+import { Effect, Schema } from "effect"
 
 /** A topic that does not exist was named. */
 export class TopicNotFound extends Schema.TaggedError<TopicNotFound>()("TopicNotFound", {
@@ -55,3 +56,32 @@ export type BrokerError =
   | BrokerUnavailable
   | GroupBusy
   | RecordRejected
+
+export const isBrokerError = (e: unknown): e is BrokerError =>
+  e instanceof TopicNotFound ||
+  e instanceof PartitionNotFound ||
+  e instanceof BrokerStorageError ||
+  e instanceof BrokerUnavailable ||
+  e instanceof GroupBusy ||
+  e instanceof RecordRejected
+
+/**
+ * What a thrown failure of the embedded broker's file work is: a BrokerError stays itself, an errno failure of
+ * the system (ENOSPC, EIO, EACCES, a FsWriteError...) is a typed BrokerStorageError the caller can act on;
+ * anything else (a TypeError, a RangeError) is a bug, which no caller can handle: it stays a defect.
+ */
+export const storageFailure = (what: string, cause: unknown): Effect.Effect<never, BrokerError> =>
+  isBrokerError(cause)
+    ? Effect.fail(cause)
+    : errnoCode(cause) !== undefined
+      ? Effect.fail(
+          new BrokerStorageError({
+            message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+            cause,
+          }),
+        )
+      : Effect.die(cause)
+
+/** Synchronous file work as an Effect, its failures classified by `storageFailure`. */
+export const attemptStorage = <A>(what: string, f: () => A): Effect.Effect<A, BrokerError> =>
+  Effect.try({ try: f, catch: (cause) => cause }).pipe(Effect.catch((cause) => storageFailure(what, cause)))

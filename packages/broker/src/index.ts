@@ -5,4 +5,5 @@ export { type EmbeddedOptions, layerEmbeddedAt } from "./embedded/EmbeddedBroker
 export * from "./ensureDefaultTopics.ts"
 export { deleteKafkaTopics } from "./kafka/deleteKafkaTopics.ts"
 export { type KafkaOptions, layerKafkaWith } from "./kafka/KafkaBroker.ts"
+export { layerMemory } from "./memory/MemoryBroker.ts"
 export * from "./partitioner.ts"

@@ -456,7 +456,7 @@ describe("embedded broker", () => {
   })
 })
 
-test("BrokerLayers.layerTest is a real embedded log of its own: each use starts empty", async () => {
+test("BrokerLayers.layerTest is a broker of its own: each use starts empty", async () => {
   const produceOne = Effect.gen(function* () {
     const broker = yield* Broker
     yield* broker.createTopic({ name: "t", partitions: 2 })

@@ -24,6 +24,8 @@ import {
 import { type FileHandle, open as openAsync } from "node:fs/promises"
 import { dirname } from "node:path"
 
+export * from "./libc.ts"
+
 /** `fs.writeSync(fd, buffer, offset, length, position)`: the test seam for short writes and full disks. */
 export type WriteFn = (
   fd: number,
@@ -365,6 +367,8 @@ export const publishFile = (temp: string, path: string, options: { readonly parq
 export interface AppendOptions extends WriteOptions {
   /** fdatasync after the append (default true). */
   readonly sync?: boolean
+  /** Where the file ends as its one writer knows it (default: its size now); the append goes there. */
+  readonly at?: number
 }
 
 /**
@@ -383,7 +387,7 @@ export const appendAll = (path: string, bytes: Uint8Array, options: AppendOption
   }
   let before = -1
   try {
-    before = fstatSync(fd).size
+    before = options.at ?? fstatSync(fd).size
     writeAll(fd, bytes, path, { ...options, position: before })
     if (options.sync !== false) {
       try {

@@ -7,9 +7,9 @@
  */
 import { closeSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
+import { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from "@shop/fsio"
 import { Effect, Schedule } from "effect"
 import { lakeLayout } from "./layout.ts"
-import { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from "./libc.ts"
 
 export const { swapLockPath, compactLockPath } = lakeLayout
 

@@ -1,9 +1,8 @@
 import { existsSync, linkSync, readdirSync, rmSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
-import { fsyncDir } from "@shop/fsio"
+import { exchangeDirs, fsyncDir } from "@shop/fsio"
 import { Effect } from "effect"
 import { type CompactionContext, note } from "./CompactionContext.ts"
-import { exchangeDirs } from "./libc.ts"
 import {
   type CompactionEntry,
   dayDir,

@@ -28,7 +28,7 @@ const produceAndProcess = (records: ReadonlyArray<Pick<GeneratedRecord, "key" | 
       yield* ensureDefaultTopics
       const broker = yield* Broker
       for (let i = 0; i < records.length; i += 2_000) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 2_000))
-      return yield* runStreamProcessor({ availableNow: true, log: () => {} })
+      return yield* runStreamProcessor({ availableNow: true })
     }).pipe(Effect.provide(pipeline)),
   )
 
@@ -44,7 +44,7 @@ const startDashboard = async (bootstrapMinutes: number) => {
   const scope = await Effect.runPromise(Scope.make())
   scopes.push(scope)
   const ctx = await Effect.runPromise(
-    Layer.buildWithScope(dashboardLayer({ root: dir, port: 0, bootstrapMinutes, log: () => {} }), scope),
+    Layer.buildWithScope(dashboardLayer({ root: dir, port: 0, bootstrapMinutes }), scope),
   )
   const url = Context.get(ctx, DashboardServer).url
   const get = async <T = Snapshot>(path: string): Promise<T> => (await fetch(`${url}${path}`)).json() as Promise<T>

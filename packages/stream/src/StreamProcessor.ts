@@ -24,7 +24,6 @@ export interface StreamOptions {
   readonly validate?: ValidateOptions
   /** Where the metrics JSON goes (default `<lake root>/_metrics/stream.json`). */
   readonly metricsPath?: string
-  readonly log?: (line: string) => void
   /** The processor's counters; pass one to expose it (e.g. on a Prometheus endpoint) while it runs. */
   readonly metrics?: StreamMetrics
   /** Called after each committed batch (tests, the dev supervisor). */
@@ -59,9 +58,6 @@ export const runStreamProcessor = (options: StreamOptions) =>
   Effect.gen(function* () {
     const broker = yield* Broker
     const lake = yield* Lake
-    const prefix = options.partitions === undefined ? "[stream]" : `[stream ${options.partitions.join(",")}]`
-    const write = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-    const log = (line: string) => write(line.replace("[stream]", prefix))
     const groupId = options.groupId ?? "stream-processor"
     const maxBatchRecords = options.maxBatchRecords ?? 10_000
     const maxBatchMs = options.maxBatchMs ?? 500
@@ -85,7 +81,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const dlqDone = new Map<number, Set<number>>()
 
     /** Every broker call of the processor rides out an outage (a broker restart): see untilBrokerBack. */
-    const retried = (what: string) => untilBrokerBack(what, log, options.brokerOutageLimitMs)
+    const retried = (what: string) => untilBrokerBack(what, options.brokerOutageLimitMs)
     yield* ensureDefaultTopics.pipe(retried("checking the topics"))
     // Asked of the broker (Kafka: the topic's max.message.bytes), so a DLQ record can never be refused for size.
     const dlqMaxBytes = Math.min(
@@ -144,8 +140,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
         dlqDone.set(p, done)
         repeats += done.size
       }
-      log(
-        `[stream] partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
+      yield* Effect.log(
+        `partitions ${fresh.join(",")}: resuming at ${fresh.map((p) => positions.get(p)).join(",")} from the lake's commit log` +
           `${targets === undefined ? "" : ` (end offsets ${fresh.map((p) => targets.get(p)).join(",")})`}` +
           ` (removed ${report.orphansRemoved} uncommitted files, ${report.tempFilesRemoved} temp files` +
           `${repeats > 0 ? `; ${repeats} DLQ records of the interrupted batch are on events.dlq already and will not be sent again` : ""})`,
@@ -224,7 +220,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
                   })
                   added++
                 }
-                log(`[stream] ${added} records of partition ${partition} cannot be written to Silver: to the DLQ`)
+                yield* Effect.log(`${added} records of partition ${partition} cannot be written to Silver: to the DLQ`)
                 return null
               }),
             ),
@@ -382,17 +378,20 @@ export const runStreamProcessor = (options: StreamOptions) =>
       const now = yield* Clock.currentTimeMillis
       if (now - lastLog >= 10_000) {
         lastLog = now
-        log(`[stream] ${metrics.summary()}`)
+        yield* Effect.log(metrics.summary())
       }
     }
     yield* refreshLag(true)
     yield* withCommitLock(silverIds.catchUp(ownBatch))
     metrics.totals = silverIds.totals.snapshot()
     metrics.writeTo(metricsPath)
-    log(`[stream] ${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
+    yield* Effect.log(`${options.availableNow ? "caught up" : "stopped"}: ${metrics.summary()}`)
     return metrics.snapshot()
-  }).pipe(Effect.scoped) as Effect.Effect<
-    ReturnType<StreamMetrics["snapshot"]>,
-    BrokerError | LakeError | StreamError,
-    Broker | Lake
-  >
+  }).pipe(
+    Effect.scoped,
+    // Its lines read `[stream] ...`, or `[stream 0,2] ...` for a worker owning some partitions.
+    Effect.annotateLogs(
+      "component",
+      options.partitions === undefined ? "stream" : `stream ${options.partitions.join(",")}`,
+    ),
+  ) as Effect.Effect<ReturnType<StreamMetrics["snapshot"]>, BrokerError | LakeError | StreamError, Broker | Lake>

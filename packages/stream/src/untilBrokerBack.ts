@@ -9,12 +9,12 @@ import { Duration, Effect, Schedule } from "effect"
  * The call must be safe to repeat (reads, offset commits); a produce is not (see the DLQ produce).
  */
 export const untilBrokerBack =
-  (what: string, log: (line: string) => void, limitMs: number = BROKER_OUTAGE_LIMIT_MS) =>
+  (what: string, limitMs: number = BROKER_OUTAGE_LIMIT_MS) =>
   <A, E extends BrokerError, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E | BrokerUnavailable, R> =>
     call.pipe(
       Effect.tapError((e) =>
         e._tag === "BrokerUnavailable"
-          ? Effect.sync(() => log(`[stream] ${what}: broker unavailable (${e.message}); trying again`))
+          ? Effect.log(`${what}: broker unavailable (${e.message}); trying again`)
           : Effect.void,
       ),
       Effect.retry({

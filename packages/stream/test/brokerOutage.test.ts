@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { Broker, BrokerUnavailable, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_DLQ, TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
+import { collectLogs } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 import { duckdb } from "./lakeQueries.ts"
@@ -107,18 +108,14 @@ describe("the stream processor and a broker that goes away", () => {
           TOPIC_RAW,
           values.map((value, i) => ({ key: `k${i % 7}`, value, timestamp: NOW - 60_000 })),
         )
-        yield* runStreamProcessor({
-          availableNow: true,
-          maxBatchRecords: 500,
-          log: (line) => lines.push(line),
-        })
+        yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 500 }).pipe(Effect.provide(collectLogs(lines)))
         const dlq = yield* broker.endOffsets(TOPIC_DLQ)
         expect(dlq.reduce((s, e) => s + e.offset, 0)).toBe(N / 10)
       }).pipe(Effect.provide(Layer.mergeAll(flakyBroker(dir, outage), Lake.layerAt(dir)))),
     )
     expect(outage.lostAcks).toBe(0)
     expect(outage.failures).toBeGreaterThan(1)
-    expect(lines.some((l) => l.includes("broker unavailable"))).toBe(true)
+    expect(lines.some((l) => l.startsWith("[stream] ") && l.includes("broker unavailable"))).toBe(true)
     const db = await duckdb(dir)
     try {
       expect(await db.count("silver/page_view")).toBe(N - N / 10)
@@ -134,7 +131,7 @@ describe("the stream processor and a broker that goes away", () => {
     const outage: Outage = { downFrom: 0, durationMs: Number.POSITIVE_INFINITY, lostAcks: 0, failures: 0 }
     const exit = await Effect.runPromiseExit(
       Effect.gen(function* () {
-        yield* runStreamProcessor({ availableNow: true, brokerOutageLimitMs: 1_500, log: () => {} })
+        yield* runStreamProcessor({ availableNow: true, brokerOutageLimitMs: 1_500 })
       }).pipe(Effect.provide(Layer.mergeAll(flakyBroker(dir, outage), Lake.layerAt(dir)))),
     )
     expect(exit._tag).toBe("Failure")

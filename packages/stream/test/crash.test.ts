@@ -68,9 +68,7 @@ test(`kill -9 of the processor under load, ${ROUNDS} times (also between rename 
 
   // The final restart finishes the job.
   await Effect.runPromise(
-    runStreamProcessor({ availableNow: true, log: () => {} }).pipe(
-      Effect.provide(Layer.mergeAll(broker, Lake.layerAt(dir))),
-    ),
+    runStreamProcessor({ availableNow: true }).pipe(Effect.provide(Layer.mergeAll(broker, Lake.layerAt(dir)))),
   )
   const total = ROUNDS * PER_ROUND
   expect(stats.records).toBe(total)

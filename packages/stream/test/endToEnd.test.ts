@@ -58,7 +58,7 @@ describe("end to end: generator -> broker -> stream processor -> lake", () => {
           if (stats.records === N) break
         }
         yield* flush
-        const summary = yield* runStreamProcessor({ availableNow: true, log: () => {} })
+        const summary = yield* runStreamProcessor({ availableNow: true })
         expect(summary.recordsIn).toBe(N)
       }).pipe(Effect.provide(layers)),
     )
@@ -115,9 +115,7 @@ describe("end to end: generator -> broker -> stream processor -> lake", () => {
   })
 
   test("running again changes nothing (exactly once across restarts)", async () => {
-    const summary = await Effect.runPromise(
-      runStreamProcessor({ availableNow: true, log: () => {} }).pipe(Effect.provide(layers)),
-    )
+    const summary = await Effect.runPromise(runStreamProcessor({ availableNow: true }).pipe(Effect.provide(layers)))
     expect(summary.recordsIn).toBe(0)
     const db = await duckdb(dir)
     try {

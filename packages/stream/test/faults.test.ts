@@ -82,7 +82,7 @@ const produce = (dir: string, records: ReadonlyArray<Produced>, partitions = 3) 
 
 const process_ = (dir: string, options: Partial<StreamOptions> = {}, faults: LakeFaults = {}) =>
   Effect.runPromise(
-    runStreamProcessor({ availableNow: true, log: () => {}, ...options }).pipe(
+    runStreamProcessor({ availableNow: true, ...options }).pipe(
       Effect.provide(Layer.mergeAll(layerEmbeddedAt(join(dir, "broker")), Lake.layerAt(dir, faults))),
     ),
   )

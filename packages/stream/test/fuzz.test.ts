@@ -69,7 +69,7 @@ test(`${N} random and mutated payloads: each ends in Silver or the DLQ with a co
       yield* ensureDefaultTopics
       const broker = yield* Broker
       for (let i = 0; i < records.length; i += 500) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 500))
-      return yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 2_000, log: () => {} })
+      return yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 2_000 })
     }).pipe(Effect.provide(layers)),
   )
   expect(summary.recordsIn).toBe(N)

@@ -11,6 +11,7 @@ import { Broker, deleteKafkaTopics, ensureDefaultTopics, layerKafkaWith, partiti
 import { type DlqRecord, TOPIC_DLQ, TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq } from "@shop/generator"
 import { Lake } from "@shop/lake"
+import { collectLogs } from "@shop/runtime"
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 import { duckdb, expectSilverMatches } from "./lakeQueries.ts"
@@ -76,13 +77,10 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
               availableNow: false,
               groupId: `restart-${Date.now()}`,
               maxBatchMs: 200,
-              log: (line) => {
-                logs.push(line)
-              },
               onBatch: (m) => {
                 processed = m.recordsIn
               },
-            }),
+            }).pipe(Effect.provide(collectLogs(logs))),
           )
           let restart: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined
           for (let produced = 0; produced < N; produced += BATCH) {
@@ -217,9 +215,7 @@ describe.skipIf(kafka === undefined)("stream processor on Apache Kafka", () => {
     kcat(["-P", "-t", TOPIC_RAW, "-K", "\\x1f", "-D", "\\x1e", "-X", "partitioner=murmur2_random", "-l", file])
 
     const summary = await Effect.runPromise(
-      runStreamProcessor({ availableNow: true, groupId: `kcat-${Date.now()}`, log: () => {} }).pipe(
-        Effect.provide(layersAt(dir)),
-      ),
+      runStreamProcessor({ availableNow: true, groupId: `kcat-${Date.now()}` }).pipe(Effect.provide(layersAt(dir))),
     )
     expect(summary.recordsIn).toBe(records.length)
 

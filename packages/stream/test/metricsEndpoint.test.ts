@@ -44,7 +44,7 @@ describe("Prometheus /metrics of the stream processor", () => {
         yield* (yield* Broker).produce(TOPIC_RAW, records)
         const metrics = new StreamMetrics()
         const server = yield* serveStreamMetrics(0, metrics)
-        yield* runStreamProcessor({ availableNow: true, metrics, maxBatchRecords: 1_000, log: () => {} })
+        yield* runStreamProcessor({ availableNow: true, metrics, maxBatchRecords: 1_000 })
         const response = yield* Effect.promise(() => fetch(`http://localhost:${server.port}/metrics`))
         expect(response.headers.get("content-type")).toContain("text/plain")
         return yield* Effect.promise(() => response.text())

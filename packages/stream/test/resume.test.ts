@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
+import { collectLogs } from "@shop/runtime"
 import { Effect, Layer } from "effect"
 import { runStreamProcessor } from "../src/index.ts"
 
@@ -48,7 +49,7 @@ describe("stream processor: resume and --available-now", () => {
         }
         const [start] = yield* broker.startOffsets(TOPIC_RAW)
         expect(start!.offset).toBeGreaterThan(0)
-        return yield* Effect.result(runStreamProcessor({ availableNow: true, log: () => {} }))
+        return yield* Effect.result(runStreamProcessor({ availableNow: true }))
       }).pipe(Effect.provide(layers)),
     )
     expect(result._tag).toBe("Failure")
@@ -65,8 +66,8 @@ describe("stream processor: resume and --available-now", () => {
     const layers = Layer.mergeAll(layerEmbeddedAt(join(dir, "broker")), Lake.layerAt(dir))
     const lines: Array<string> = []
     const result = await Effect.runPromise(
-      Effect.result(runStreamProcessor({ availableNow: true, partitions: [], log: (l) => lines.push(l) })).pipe(
-        Effect.provide(layers),
+      Effect.result(runStreamProcessor({ availableNow: true, partitions: [] })).pipe(
+        Effect.provide(Layer.mergeAll(layers, collectLogs(lines))),
       ),
     )
     expect(result._tag === "Failure" && result.failure._tag).toBe("NotCaughtUp")

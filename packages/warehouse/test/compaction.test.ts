@@ -26,7 +26,7 @@ const produceAndProcess = (records: ReadonlyArray<Pick<GeneratedRecord, "key" | 
       const broker = yield* Broker
       for (let i = 0; i < records.length; i += 5_000) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 5_000))
       // Small micro-batches: many small files, as a live stream makes them.
-      return yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 400, log: () => {} })
+      return yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 400 })
     }).pipe(Effect.provide(pipeline())),
   )
 const refresh = (all = false) =>

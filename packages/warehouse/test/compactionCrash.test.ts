@@ -73,7 +73,7 @@ test(`kill -9 of compaction at every step (${ROUNDS} rounds): readers see the ol
       yield* ensureDefaultTopics
       const broker = yield* Broker
       for (let i = 0; i < records.length; i += 5_000) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 5_000))
-      yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 300, log: () => {} })
+      yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 300 })
     }).pipe(Effect.provide(Layer.mergeAll(layerEmbeddedAt(join(pristine, "broker")), Lake.layerAt(pristine)))),
   )
   const expected = await lakeFingerprint(pristine)

@@ -23,7 +23,7 @@ const produceAndProcess = (records: ReadonlyArray<Pick<GeneratedRecord, "key" | 
       yield* ensureDefaultTopics
       const broker = yield* Broker
       for (let i = 0; i < records.length; i += 5_000) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 5_000))
-      yield* runStreamProcessor({ availableNow: true, log: () => {} })
+      yield* runStreamProcessor({ availableNow: true })
     }).pipe(Effect.provide(pipeline)),
   )
 const refresh = () => Effect.runPromise(refreshDailyFacts(dir).pipe(Effect.provide(Warehouse.layer), Effect.scoped))

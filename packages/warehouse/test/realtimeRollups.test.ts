@@ -24,7 +24,7 @@ const processRecords = (records: ReadonlyArray<GeneratedRecord>) =>
     const broker = yield* Broker
     for (let i = 0; i < records.length; i += 2_000) yield* broker.produce(TOPIC_RAW, records.slice(i, i + 2_000))
     // Small batches: many files, as a live stream makes them.
-    yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 300, log: () => {} })
+    yield* runStreamProcessor({ availableNow: true, maxBatchRecords: 300 })
   }).pipe(Effect.provide(pipeline))
 
 /** Both rollup files as sorted text rows, as the next reader would see them. */

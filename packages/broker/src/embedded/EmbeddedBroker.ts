@@ -1,26 +1,19 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { mkdirDurably, writeFileDurably } from "@shop/fsio"
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Config, Effect, Layer } from "effect"
+import { Broker, type ConsumerOptions, type ProducerRecord, type TopicSpec } from "../Broker.ts"
 import {
-  Broker,
-  type ConsumedRecord,
-  type Consumer,
-  type ConsumerOptions,
-  type PartitionOffset,
-  type ProducerRecord,
-  type TopicSpec,
-} from "../Broker.ts"
-import {
+  attemptStorage as attempt,
   type BrokerError,
-  BrokerStorageError,
-  GroupBusy,
   PartitionNotFound,
   RecordRejected,
   TopicNotFound,
 } from "../BrokerError.ts"
-import { partitionForKey } from "../partitioner.ts"
+import { type PlacedRecord, placeRecords, roundRobinCounter } from "../placement.ts"
+import { makeEmbeddedConsumer } from "./EmbeddedConsumer.ts"
 import { GroupOffsets } from "./GroupOffsets.ts"
+import { readJsonFile } from "./jsonFile.ts"
 import { PartitionLog } from "./PartitionLog.ts"
 import type { EncodedInput } from "./recordCodec.ts"
 
@@ -35,28 +28,6 @@ export interface EmbeddedOptions {
 }
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-
-const isBrokerError = (e: unknown): e is BrokerError =>
-  e instanceof TopicNotFound ||
-  e instanceof PartitionNotFound ||
-  e instanceof BrokerStorageError ||
-  e instanceof GroupBusy ||
-  e instanceof RecordRejected
-
-/** Runs synchronous file work, turning anything thrown into a typed error. */
-const attempt = <A>(what: string, f: () => A): Effect.Effect<A, BrokerError> =>
-  Effect.try({
-    try: f,
-    catch: (cause) =>
-      isBrokerError(cause)
-        ? cause
-        : new BrokerStorageError({
-            message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
-            cause,
-          }),
-  })
 
 /** The embedded broker over a directory: `topics/<topic>/<partition>/*.log` and `groups/<group>/`. */
 export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =>
@@ -72,7 +43,7 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
     const maxRecordBytes = options.maxRecordBytes ?? 2 * 1024 * 1024
     const specs = new Map<string, TopicSpec>()
     const logs = new Map<string, PartitionLog>()
-    const roundRobin = new Map<string, number>()
+    const roundRobin = roundRobinCounter()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const log of logs.values()) log.close()
@@ -86,7 +57,7 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
       // Another process may have created it since we looked.
       const path = join(topicsDir, topic, "topic.json")
       if (!TOPIC_NAME.test(topic) || !existsSync(path)) throw new TopicNotFound({ topic })
-      const spec = JSON.parse(readFileSync(path, "utf8")) as TopicSpec
+      const spec = readJsonFile<TopicSpec>(path)
       specs.set(topic, spec)
       return spec
     }
@@ -133,48 +104,30 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
     )
 
     const produce = (topic: string, records: ReadonlyArray<ProducerRecord>) =>
-      attempt(`produce to ${topic}`, () => {
-        const partitions = specOf(topic).partitions
-        const byPartition = new Map<number, Array<{ index: number; record: EncodedInput }>>()
-        records.forEach((r, index) => {
-          const value = typeof r.value === "string" ? encoder.encode(r.value) : r.value
-          const key = r.key === null ? null : encoder.encode(r.key)
-          const size = value.length + (key?.length ?? 0)
-          if (size > maxRecordBytes) {
-            throw new RecordRejected({
-              message: `record ${index} is ${size} bytes (key and value); the embedded broker accepts at most ${maxRecordBytes}`,
-            })
-          }
-          // Kafka timestamps are whole milliseconds since the epoch.
-          const timestamp = Math.floor(r.timestamp ?? Date.now())
-          if (!Number.isFinite(timestamp) || timestamp < 0) {
-            throw new RecordRejected({ message: `record ${index} has an invalid timestamp ${r.timestamp}` })
-          }
-          let partition = r.partition
-          if (partition === undefined) {
-            if (key !== null) partition = partitionForKey(key, partitions)
-            else {
-              const next = (roundRobin.get(topic) ?? 0) + 1
-              roundRobin.set(topic, next)
-              partition = next % partitions
-            }
-          }
-          if (partition < 0 || partition >= partitions) throw new PartitionNotFound({ topic, partition })
-          const group = byPartition.get(partition) ?? []
-          group.push({
-            index,
-            record: { key, value, timestamp },
-          })
-          byPartition.set(partition, group)
+      Effect.gen(function* () {
+        const partitions = yield* attempt(`produce to ${topic}`, () => specOf(topic).partitions)
+        const placed = yield* placeRecords(records, {
+          topic,
+          partitions,
+          maxRecordBytes,
+          now: yield* Clock.currentTimeMillis,
+          nextRoundRobin: roundRobin(topic),
         })
-        const positions = new Array<{ topic: string; partition: number; offset: number }>(records.length)
-        for (const [partition, group] of byPartition) {
-          const first = logOf(topic, partition).append(group.map((g) => g.record))
-          group.forEach((g, i) => {
-            positions[g.index] = { topic, partition, offset: first + i }
-          })
-        }
-        return positions
+        return yield* attempt(`produce to ${topic}`, () => {
+          // A placed record is what the log encodes (its timestamp is set: `now` was given), so no copy is made.
+          const byPartition = new Map<number, Array<PlacedRecord & EncodedInput>>()
+          for (const p of placed as ReadonlyArray<PlacedRecord & EncodedInput>) {
+            const group = byPartition.get(p.partition)
+            if (group === undefined) byPartition.set(p.partition, [p])
+            else group.push(p)
+          }
+          const positions = new Array<{ topic: string; partition: number; offset: number }>(records.length)
+          for (const [partition, group] of byPartition) {
+            const first = logOf(topic, partition).append(group)
+            for (let i = 0; i < group.length; i++) positions[group[i]!.index] = { topic, partition, offset: first + i }
+          }
+          return positions
+        })
       })
 
     const endOffsets = (topic: string) =>
@@ -194,91 +147,7 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
 
     const listGroups = attempt("list groups", () => GroupOffsets.list(groupsDir))
 
-    const consumer = (opts: ConsumerOptions) =>
-      Effect.gen(function* () {
-        const group = new GroupOffsets(groupsDir, opts.groupId)
-        const assigned = yield* attempt("assign partitions", () => {
-          if (opts.partitions !== undefined && opts.topics.length !== 1) {
-            throw new RecordRejected({ message: "static partition assignment takes exactly one topic" })
-          }
-          return opts.topics.flatMap((topic) =>
-            (opts.partitions ?? partitionsOf(topic)).map((partition) => {
-              if (!partitionsOf(topic).includes(partition)) throw new PartitionNotFound({ topic, partition })
-              return { topic, partition }
-            }),
-          )
-        })
-        yield* Effect.acquireRelease(
-          attempt(`join group ${opts.groupId}`, () => {
-            const locks = group.join(assigned)
-            if (locks === undefined) {
-              throw new GroupBusy({
-                groupId: opts.groupId,
-                message: `consumer group ${opts.groupId} already has a live member on these partitions; the embedded broker gives each partition to one member (split partitions with static assignment, or use Kafka/Redpanda to scale out)`,
-              })
-            }
-            return locks
-          }),
-          (locks) => Effect.sync(() => group.leave(locks)),
-        )
-        const positions = new Map<string, { topic: string; partition: number; offset: number }>()
-        yield* attempt("position consumer", () => {
-          for (const { topic, partition } of assigned) {
-            const committed = group.committed(topic).find((c) => c.partition === partition)?.offset
-            const log = logOf(topic, partition)
-            const offset = committed ?? (opts.fromBeginning ? log.startOffset : log.endOffset)
-            positions.set(`${topic}/${partition}`, { topic, partition, offset })
-          }
-        })
-        let cursor = 0
-
-        const pollOnce = (maxRecords: number): Array<ConsumedRecord> => {
-          const out: Array<ConsumedRecord> = []
-          const all = [...positions.values()]
-          // Round-robin start so one busy partition cannot starve the others.
-          for (let i = 0; i < all.length && out.length < maxRecords; i++) {
-            const pos = all[(cursor + i) % all.length]!
-            const records = logOf(pos.topic, pos.partition).read(pos.offset, maxRecords - out.length)
-            for (const r of records) {
-              out.push({
-                topic: pos.topic,
-                partition: pos.partition,
-                offset: r.offset,
-                key: r.key === null ? null : decoder.decode(r.key),
-                value: r.value,
-                timestamp: r.timestamp,
-              })
-            }
-            if (records.length > 0) pos.offset = records.at(-1)!.offset + 1
-          }
-          cursor = (cursor + 1) % Math.max(all.length, 1)
-          return out
-        }
-
-        const poll = Effect.fn("EmbeddedConsumer.poll")(function* (o: { maxRecords: number; maxWaitMs: number }) {
-          const deadline = (yield* Clock.currentTimeMillis) + o.maxWaitMs
-          for (;;) {
-            const records = yield* attempt("poll", () => pollOnce(o.maxRecords))
-            const now = yield* Clock.currentTimeMillis
-            if (records.length > 0 || now >= deadline) return records
-            yield* Effect.sleep(Math.min(10, Math.max(1, deadline - now)))
-          }
-        })
-
-        const seek = (p: PartitionOffset) =>
-          attempt("seek", () => {
-            const pos = positions.get(`${p.topic}/${p.partition}`)
-            if (pos === undefined) throw new PartitionNotFound({ topic: p.topic, partition: p.partition })
-            pos.offset = p.offset
-          })
-
-        const commit = (offsets: ReadonlyArray<PartitionOffset>) =>
-          attempt(`commit offsets of ${opts.groupId}`, () => group.commit(offsets))
-
-        const assignment = Effect.succeed([...positions.values()].map(({ topic, partition }) => ({ topic, partition })))
-
-        return { assignment, poll, seek, commit } satisfies Consumer
-      })
+    const consumer = (opts: ConsumerOptions) => makeEmbeddedConsumer({ groupsDir, logOf, partitionsOf }, opts)
 
     const maxRecordBytesOf = (topic: string) =>
       attempt(`record limit of ${topic}`, () => {
@@ -298,6 +167,15 @@ export const makeEmbeddedBroker = (dir: string, options: EmbeddedOptions = {}) =
       maxRecordBytes: maxRecordBytesOf,
     })
   })
+
+/** The embedded durable log under `$DATA_DIR/broker` (default `./data/broker`): what the apps use by default. */
+export const layerEmbedded: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
+  Broker,
+  Effect.gen(function* () {
+    const dataDir = yield* Config.String("DATA_DIR").pipe(Config.withDefault("./data"))
+    return yield* makeEmbeddedBroker(`${dataDir}/broker`)
+  }),
+)
 
 /** The embedded broker in `dir` (tests, tools). */
 export const layerEmbeddedAt = (dir: string, options: EmbeddedOptions = {}): Layer.Layer<Broker, BrokerError> =>

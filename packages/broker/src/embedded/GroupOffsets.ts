@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from "node:fs"
+import { existsSync, readdirSync, rmdirSync, unlinkSync } from "node:fs"
 import { join } from "node:path"
 import { mkdirDurably, writeFileDurably } from "@shop/fsio"
 import { FileLock, withFileLock } from "./flock.ts"
+import { readJsonFile } from "./jsonFile.ts"
 
 type Offsets = Record<string, Record<string, number>>
 
@@ -33,7 +34,7 @@ export class GroupOffsets {
   read(): Offsets {
     const path = join(this.dir, OFFSETS)
     if (!existsSync(path)) return {}
-    return JSON.parse(readFileSync(path, "utf8")) as Offsets
+    return readJsonFile<Offsets>(path)
   }
 
   committed(topic: string): Array<{ partition: number; offset: number }> {

@@ -1,17 +1,7 @@
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  unlinkSync,
-} from "node:fs"
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync, unlinkSync } from "node:fs"
 import { join } from "node:path"
-import { fsyncDir, mkdirDurably, writeAll } from "@shop/fsio"
+import { appendAll, fsyncDir, mkdirDurably, truncateTo } from "@shop/fsio"
+import { BrokerStorageError } from "../BrokerError.ts"
 import { withFileLock } from "./flock.ts"
 import {
   decodeRecords,
@@ -94,22 +84,9 @@ export class PartitionLog {
       const segment = this.active
       const first = segment.next
       const bytes = encodeRecords(records, first)
-      const fd = openSync(segment.path, "r+")
-      try {
-        // Every byte or an error (a full disk: a short write, then ENOSPC); a failed append is cut back so the
-        // segment never ends in a torn record.
-        writeAll(fd, bytes, segment.path, { position: segment.size })
-        fdatasyncSync(fd)
-      } catch (cause) {
-        try {
-          ftruncateSync(fd, segment.size)
-        } catch {
-          // the reopen's torn-tail check cuts it instead
-        }
-        throw cause
-      } finally {
-        closeSync(fd)
-      }
+      // Every byte, fdatasync'd, or an error (a full disk: a short write, then ENOSPC); a failed append is cut
+      // back so the segment never ends in a torn record (if even that fails, the reopen's torn-tail check cuts it).
+      appendAll(segment.path, bytes, { at: segment.size })
       let lastIndexed = segment.index.at(-1)?.[1] ?? -INDEX_EVERY_BYTES
       let position = segment.size
       for (let i = 0; i < records.length; i++) {
@@ -274,10 +251,7 @@ export class PartitionLog {
         }
         // A torn or corrupt tail.
         if (segment !== this.active) throw damaged(segment)
-        if (owner) {
-          ftruncateSync(fd, segment.size)
-          fdatasyncSync(fd)
-        }
+        if (owner) truncateTo(segment.path, segment.size)
         break
       }
       // A closed segment must end exactly where the next one begins.
@@ -358,8 +332,9 @@ export class PartitionLog {
   }
 }
 
-const damaged = (segment: Segment): Error =>
-  new Error(
-    `segment ${segment.path} is damaged at byte ${segment.size} (offset ${segment.next}) although it was closed ` +
+const damaged = (segment: Segment): BrokerStorageError =>
+  new BrokerStorageError({
+    message:
+      `segment ${segment.path} is damaged at byte ${segment.size} (offset ${segment.next}) although it was closed ` +
       `cleanly; the records after that point cannot be read`,
-  )
+  })

@@ -1,53 +1,10 @@
 /**
- * flock(2) through bun:ffi. The kernel drops these locks when the holding process dies, so a `kill -9` never
- * leaves a stale lock behind (unlike lock files). Locks belong to an open file description: two opens of the
- * same file, even in one process, exclude each other.
+ * Exclusive file locks with flock(2) (from @shop/fsio's libc loader). The kernel drops these locks when the
+ * holding process dies, so a `kill -9` never leaves a stale lock behind (unlike lock files). Locks belong to an
+ * open file description: two opens of the same file, even in one process, exclude each other.
  */
-import { dlopen, FFIType } from "bun:ffi"
 import { closeSync, fstatSync, openSync, statSync } from "node:fs"
-
-const LOCK_EX = 2
-const LOCK_NB = 4
-const LOCK_UN = 8
-const EINTR_RETRIES = 5
-
-// glibc, musl (Alpine images) and macOS name their C library differently.
-const LIBC_CANDIDATES =
-  process.platform === "darwin"
-    ? ["libSystem.B.dylib"]
-    : ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`, "libc.so"]
-
-type Flock = (fd: number, op: number) => number
-let flockFn: Flock | undefined
-
-// Loaded on first use, so importing the package (e.g. for the Kafka layer) works where flock is missing.
-const flock: Flock = (fd, op) => {
-  if (flockFn === undefined) {
-    const errors: Array<string> = []
-    for (const path of LIBC_CANDIDATES) {
-      try {
-        const lib = dlopen(path, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } })
-        flockFn = (f, o) => lib.symbols.flock(f, o)
-        break
-      } catch (cause) {
-        errors.push(`${path}: ${String(cause)}`)
-      }
-    }
-    if (flockFn === undefined) {
-      throw new Error(
-        `the embedded broker needs flock(2) to share its data dir between processes safely, and no C library ` +
-          `providing it could be loaded (${errors.join("; ")}); use Kafka/Redpanda (KAFKA_BROKERS) on this platform`,
-      )
-    }
-  }
-  return flockFn(fd, op)
-}
-
-const lockFd = (fd: number, op: number): boolean => {
-  // A blocking flock may be interrupted by a signal (EINTR); try again a few times before giving up.
-  for (let i = 0; i < EINTR_RETRIES; i++) if (flock(fd, op) === 0) return true
-  return false
-}
+import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from "@shop/fsio"
 
 /** An exclusive lock on a file; `release` closes it. */
 export class FileLock {
@@ -59,9 +16,13 @@ export class FileLock {
   /** Waits for the lock. */
   static acquire(path: string): FileLock {
     const fd = openSync(path, "a+")
-    if (!lockFd(fd, LOCK_EX)) {
+    try {
+      flock(fd, LOCK_EX)
+    } catch (cause) {
       closeSync(fd)
-      throw new Error(`flock(LOCK_EX) failed on ${path}`)
+      throw Object.assign(new Error(`locking ${path}: ${(cause as Error).message}`, { cause }), {
+        code: (cause as { code?: string }).code,
+      })
     }
     return new FileLock(fd, path)
   }
@@ -73,7 +34,7 @@ export class FileLock {
   static tryAcquire(path: string): FileLock | undefined {
     for (;;) {
       const fd = openSync(path, "a+")
-      if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+      if (!flock(fd, LOCK_EX | LOCK_NB)) {
         closeSync(fd)
         return undefined
       }

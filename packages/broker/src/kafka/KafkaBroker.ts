@@ -1,4 +1,4 @@
-import { Clock, Effect, Layer } from "effect"
+import { Clock, Config, Effect, Layer } from "effect"
 import { type Admin, Kafka, type LogEntry, logLevel, type Message, type Producer } from "kafkajs"
 import {
   Broker,
@@ -16,9 +16,9 @@ import {
   TopicNotFound,
 } from "../BrokerError.ts"
 import { kafkaTopicConfigs, PIPELINE_MAX_RECORD_BYTES } from "../ensureDefaultTopics.ts"
-import { partitionForKey } from "../partitioner.ts"
+import { placeRecords, roundRobinCounter } from "../placement.ts"
 import { makeKafkaConsumer } from "./KafkaConsumer.ts"
-import { toBrokerError } from "./kafkaErrors.ts"
+import { callKafka } from "./kafkaErrors.ts"
 
 export interface KafkaOptions {
   /** Bootstrap servers, e.g. ["localhost:9092"]. */
@@ -71,8 +71,7 @@ const logCreator = (level: logLevel) => {
   }
 }
 
-const toBuffer = (v: Uint8Array | string): Buffer =>
-  typeof v === "string" ? Buffer.from(v, "utf8") : Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+const toBuffer = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength)
 
 /** The Broker over Apache Kafka or Redpanda, with kafkajs. Connects its admin client and an idempotent producer. */
 export const makeKafkaBroker = (options: KafkaOptions) =>
@@ -99,12 +98,9 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
       allowAutoTopicCreation: false,
     })
     yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: async () => {
-          await admin.connect()
-          await producer.connect()
-        },
-        catch: (e) => toBrokerError(`connect to Kafka at ${where}`, e),
+      callKafka(`connect to Kafka at ${where}`, async () => {
+        await admin.connect()
+        await producer.connect()
       }),
       () =>
         Effect.promise(async () => {
@@ -135,11 +131,11 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
     }
 
     const call = <A>(what: string, f: () => Promise<A>, topic?: string): Effect.Effect<A, BrokerError> =>
-      Effect.tryPromise({ try: f, catch: (e) => toBrokerError(`${what} (Kafka at ${where})`, e, topic) })
+      callKafka(`${what} (Kafka at ${where})`, f, topic)
 
     // Partition counts, to place records ourselves (murmur2 by key, or round-robin) and know their offsets.
     const partitionCounts = new Map<string, number>()
-    const roundRobin = new Map<string, number>()
+    const roundRobin = roundRobinCounter()
     const partitionsOf = (topic: string, refresh = false): Effect.Effect<number, BrokerError> =>
       Effect.gen(function* () {
         const cached = partitionCounts.get(topic)
@@ -223,44 +219,22 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
         }
         // Place every record, then cut the list into requests Kafka accepts.
         type Placed = { index: number; partition: number; message: Message; bytes: number }
-        const placed: Array<Placed> = []
-        for (let index = 0; index < records.length; index++) {
-          const r = records[index]!
-          const value = toBuffer(r.value)
-          const bytes = value.length + (r.key === null ? 0 : Buffer.byteLength(r.key))
-          if (bytes > maxRecordBytes) {
-            return yield* new RecordRejected({
-              message: `record ${index} is ${bytes} bytes (key and value); at most ${maxRecordBytes} are accepted`,
-            })
-          }
-          const timestamp = r.timestamp === undefined ? undefined : Math.floor(r.timestamp)
-          if (timestamp !== undefined && (!Number.isFinite(timestamp) || timestamp < 0)) {
-            return yield* new RecordRejected({ message: `record ${index} has an invalid timestamp ${r.timestamp}` })
-          }
-          let partition = r.partition
-          if (partition === undefined) {
-            if (r.key !== null) partition = partitionForKey(r.key, partitions)
-            else {
-              const next = (roundRobin.get(topic) ?? 0) + 1
-              roundRobin.set(topic, next)
-              partition = next % partitions
-            }
-          }
-          if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-            return yield* new PartitionNotFound({ topic, partition })
-          }
-          placed.push({
-            index,
-            partition,
-            bytes,
-            message: {
-              key: r.key,
-              value,
-              partition,
-              ...(timestamp === undefined ? {} : { timestamp: String(timestamp) }),
-            },
-          })
-        }
+        const placed: Array<Placed> = (yield* placeRecords(records, {
+          topic,
+          partitions,
+          maxRecordBytes,
+          nextRoundRobin: roundRobin(topic),
+        })).map((p) => ({
+          index: p.index,
+          partition: p.partition,
+          bytes: p.bytes,
+          message: {
+            key: records[p.index]!.key,
+            value: toBuffer(p.value),
+            partition: p.partition,
+            ...(p.timestamp === undefined ? {} : { timestamp: String(p.timestamp) }),
+          },
+        }))
         const requests: Array<Map<number, Array<Placed>>> = []
         let current = new Map<number, Array<Placed>>()
         const sizes = new Map<number, number>()
@@ -398,3 +372,24 @@ export const makeKafkaBroker = (options: KafkaOptions) =>
 /** The Kafka broker with explicit options (tests, tools). */
 export const layerKafkaWith = (options: KafkaOptions): Layer.Layer<Broker, BrokerError> =>
   Layer.effect(Broker, makeKafkaBroker(options))
+
+/**
+ * Apache Kafka or Redpanda from the environment: `KAFKA_BROKERS` (comma-separated host:port), optional
+ * `KAFKA_CLIENT_ID` (default shop-pulse) and `KAFKA_RETRIES` (default 10, about 35 s of backoff).
+ */
+export const layerKafka: Layer.Layer<Broker, BrokerError | Config.ConfigError> = Layer.effect(
+  Broker,
+  Effect.gen(function* () {
+    const brokers = yield* Config.String("KAFKA_BROKERS")
+    const clientId = yield* Config.String("KAFKA_CLIENT_ID").pipe(Config.withDefault("shop-pulse"))
+    const retries = yield* Config.Int("KAFKA_RETRIES").pipe(Config.withDefault(10))
+    return yield* makeKafkaBroker({
+      brokers: brokers
+        .split(",")
+        .map((b) => b.trim())
+        .filter((b) => b !== ""),
+      clientId,
+      retries,
+    })
+  }),
+)

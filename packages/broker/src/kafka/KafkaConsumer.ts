@@ -8,7 +8,7 @@ import {
   GroupBusy,
   PartitionNotFound,
 } from "../BrokerError.ts"
-import { toBrokerError } from "./kafkaErrors.ts"
+import { callKafka, kafkaFailure, toBrokerError } from "./kafkaErrors.ts"
 import { PollBridge } from "./PollBridge.ts"
 import { staticAssigner } from "./staticAssigner.ts"
 
@@ -39,7 +39,7 @@ export const makeKafkaConsumer = (
   Effect.gen(function* () {
     const groupId = opts.groupId
     const claims = opts.partitions === undefined ? undefined : { [opts.topics[0]!]: [...opts.partitions] }
-    const bridge = new PollBridge(settings.bufferRecords)
+    const bridge = yield* PollBridge.make(settings.bufferRecords)
     let assigned: Array<{ topic: string; partition: number }> = []
     let failure: BrokerError | undefined
     let closing = false
@@ -99,7 +99,7 @@ export const makeKafkaConsumer = (
     let awaySince: number | undefined
     const fail = (e: unknown) => {
       failure = toBrokerError(`consumer of group ${groupId}`, e, opts.topics[0])
-      bridge.wakeAll()
+      bridge.fail(failure)
       joined?.()
     }
     consumer.on(consumer.events.CRASH, (event) => {
@@ -126,10 +126,6 @@ export const makeKafkaConsumer = (
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          while (bridge.full && isRunning() && !closing) {
-            await new Promise<void>((resolve) => bridge.onSpace(1_000, resolve))
-            await heartbeat()
-          }
           // A seek since this batch was fetched makes it stale: the seek's position wins.
           if (!isRunning() || closing || isStale()) return
           const records: Array<ConsumedRecord> = batch.messages.map((m) => ({
@@ -140,24 +136,20 @@ export const makeKafkaConsumer = (
             value: m.value ?? EMPTY,
             timestamp: Number(m.timestamp),
           }))
-          bridge.push(batch.topic, batch.partition, records)
+          // Waits while the bridge is full: kafkajs fetches no more meanwhile.
+          await bridge.offer(batch.topic, batch.partition, records, heartbeat)
           // Moves kafkajs' fetch position only; the group's committed offset moves with `commit`.
           resolveOffset(batch.lastOffset())
         },
       })
     }
 
-    yield* Effect.acquireRelease(
-      Effect.tryPromise({
-        try: start,
-        catch: (e) => toBrokerError(`join consumer group ${groupId}`, e, opts.topics[0]),
+    yield* Effect.acquireRelease(callKafka(`join consumer group ${groupId}`, start, opts.topics[0]), () =>
+      Effect.promise(async () => {
+        closing = true
+        bridge.close()
+        await consumer.disconnect().catch(() => undefined)
       }),
-      () =>
-        Effect.promise(async () => {
-          closing = true
-          bridge.wakeAll()
-          await consumer.disconnect().catch(() => undefined)
-        }),
     )
 
     // The first assignment: callers ask for `assignment` right away (to resume from the lake).
@@ -199,38 +191,30 @@ export const makeKafkaConsumer = (
     }
 
     const poll = (o: { readonly maxRecords: number; readonly maxWaitMs: number }) =>
-      Effect.callback<ReadonlyArray<ConsumedRecord>, BrokerError>((resume) => {
-        const answer = () =>
-          resume(failure !== undefined ? Effect.fail(failure) : Effect.succeed(bridge.take(o.maxRecords)))
-        if (bridge.size > 0 || failure !== undefined || o.maxWaitMs <= 0) {
-          answer()
-          return
-        }
-        const cancel = bridge.onData(o.maxWaitMs, answer)
-        return Effect.sync(cancel)
-      })
+      Effect.suspend(() => (failure !== undefined ? Effect.fail(failure) : bridge.take(o.maxRecords, o.maxWaitMs)))
 
     const seek = (p: PartitionOffset) =>
-      Effect.try({
-        try: () => {
-          if (!assigned.some((a) => a.topic === p.topic && a.partition === p.partition)) {
-            throw new PartitionNotFound({ topic: p.topic, partition: p.partition })
-          }
-          bridge.discard((topic, partition) => topic === p.topic && partition === p.partition)
-          bridge.expected.set(keyOf(p.topic, p.partition), p.offset)
-          consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) })
-        },
-        catch: (e) => (e instanceof PartitionNotFound ? e : toBrokerError(`seek ${p.topic}/${p.partition}`, e)),
+      Effect.suspend(() => {
+        if (!assigned.some((a) => a.topic === p.topic && a.partition === p.partition)) {
+          return Effect.fail(new PartitionNotFound({ topic: p.topic, partition: p.partition }))
+        }
+        bridge.discard((topic, partition) => topic === p.topic && partition === p.partition)
+        bridge.expected.set(keyOf(p.topic, p.partition), p.offset)
+        return Effect.try({
+          try: () => consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.offset) }),
+          catch: (cause) => cause,
+        }).pipe(Effect.catch((cause) => kafkaFailure(`seek ${p.topic}/${p.partition}`, cause)))
       })
 
     const commit = (offsets: ReadonlyArray<PartitionOffset>) =>
-      Effect.tryPromise({
-        try: () =>
+      callKafka(
+        `commit offsets of group ${groupId}`,
+        () =>
           consumer.commitOffsets(
             offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
           ),
-        catch: (e) => toBrokerError(`commit offsets of group ${groupId}`, e, opts.topics[0]),
-      }).pipe(
+        opts.topics[0],
+      ).pipe(
         // A commit during a rebalance fails until the member has rejoined; that takes seconds, not minutes.
         Effect.retry({
           while: (e) => e._tag === "BrokerUnavailable" && !closing,

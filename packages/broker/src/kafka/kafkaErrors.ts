@@ -1,4 +1,6 @@
-import { type BrokerError, BrokerUnavailable, RecordRejected, TopicNotFound } from "../BrokerError.ts"
+import { errnoCode } from "@shop/fsio"
+import { Effect } from "effect"
+import { type BrokerError, BrokerUnavailable, isBrokerError, RecordRejected, TopicNotFound } from "../BrokerError.ts"
 
 /** Kafka error codes that mean "this request is wrong", not "try again later". */
 const REJECTED = new Set([
@@ -37,11 +39,20 @@ const innermost = (e: unknown): KafkaJsError => {
   return current ?? {}
 }
 
+/**
+ * A failure of the broker rather than of our code: kafkajs' own errors (KafkaJSConnectionError,
+ * KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded...) and errno failures (ECONNREFUSED, ETIMEDOUT).
+ */
+export const isKafkaFailure = (cause: unknown): boolean => {
+  const name = (cause as KafkaJsError | null)?.name
+  return (
+    isBrokerError(cause) || (typeof name === "string" && name.startsWith("KafkaJS")) || errnoCode(cause) !== undefined
+  )
+}
+
 /** A kafkajs failure as the Broker's typed error. `what` says what we were doing, for the message. */
 export const toBrokerError = (what: string, cause: unknown, topic?: string): BrokerError => {
-  if (cause instanceof TopicNotFound || cause instanceof RecordRejected || cause instanceof BrokerUnavailable) {
-    return cause
-  }
+  if (isBrokerError(cause)) return cause
   const inner = innermost(cause)
   const type = inner.type ?? (cause as KafkaJsError)?.type
   const detail = inner.message ?? (cause instanceof Error ? cause.message : String(cause))
@@ -51,3 +62,11 @@ export const toBrokerError = (what: string, cause: unknown, topic?: string): Bro
   if (type !== undefined && REJECTED.has(type)) return new RecordRejected({ message: `${what}: ${detail} (${type})` })
   return new BrokerUnavailable({ message: `${what}: ${detail}`, cause })
 }
+
+/** A kafkajs failure as a typed error; anything else thrown (a TypeError: a bug) stays a defect. */
+export const kafkaFailure = (what: string, cause: unknown, topic?: string): Effect.Effect<never, BrokerError> =>
+  isKafkaFailure(cause) ? Effect.fail(toBrokerError(what, cause, topic)) : Effect.die(cause)
+
+/** A kafkajs call as an Effect, its failures classified by `kafkaFailure`. */
+export const callKafka = <A>(what: string, f: () => Promise<A>, topic?: string): Effect.Effect<A, BrokerError> =>
+  Effect.tryPromise({ try: f, catch: (cause) => cause }).pipe(Effect.catch((cause) => kafkaFailure(what, cause, topic)))

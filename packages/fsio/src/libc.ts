@@ -1,10 +1,12 @@
 /**
- * The two system calls the lake needs that Node's fs lacks, through bun:ffi: flock(2) (shared and exclusive
- * locks the kernel drops when the holder dies, so a kill -9 leaves no stale lock) and an atomic exchange of two
- * directories (Linux renameat2 RENAME_EXCHANGE, macOS renamex_np RENAME_SWAP). Loaded on first use.
- * The broker has its own flock helper; the lake does not depend on the broker, hence this small twin.
+ * The system calls the broker and the lake need that Node's fs lacks, through bun:ffi, the repo's one libc
+ * loader: flock(2) (shared and exclusive locks the kernel drops when the holder dies, so a kill -9 leaves no
+ * stale lock) and an atomic exchange of two directories (Linux renameat2 RENAME_EXCHANGE, macOS renamex_np
+ * RENAME_SWAP). Loaded on first use, so importing this where they are missing works until they are called.
+ * Failures carry the errno name as `code` (EIO, ENOLCK...), like Node's own fs errors.
  */
 import { dlopen, FFIType, read } from "bun:ffi"
+import { constants } from "node:os"
 
 export const LOCK_SH = 1
 export const LOCK_EX = 2
@@ -27,6 +29,12 @@ interface Libc {
 }
 
 let libc: Libc | undefined
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]))
+
+/** An Error with the errno's name as `code`, so callers tell an OS failure (typed) from a bug. */
+const errnoError = (message: string, errno: number): Error =>
+  Object.assign(new Error(`${message} (errno ${errno})`), { code: ERRNO_NAMES.get(errno) ?? `E${errno}` })
 
 const load = (): Libc => {
   if (libc !== undefined) return libc
@@ -61,7 +69,9 @@ const load = (): Libc => {
       errors.push(`${path}: ${String(cause)}`)
     }
   }
-  throw new Error(`the lake needs flock(2) and renameat2(2) from the C library, and none loaded (${errors.join("; ")})`)
+  throw new Error(
+    `flock(2) and renameat2(2) are needed from the C library (the embedded broker and the lake share a data dir between processes with them), and none loaded (${errors.join("; ")}); on such a platform use Kafka/Redpanda (KAFKA_BROKERS) for the broker`,
+  )
 }
 
 /**
@@ -78,7 +88,7 @@ export const flock = (fd: number, op: number): boolean => {
     const errno = c.errno()
     if (errno === EINTR) continue
     if ((op & LOCK_NB) !== 0) return false
-    throw new Error(`flock failed (errno ${errno})`)
+    throw errnoError("flock failed", errno)
   }
 }
 
@@ -91,10 +101,11 @@ export const exchangeDirs = (a: string, b: string): void => {
   if (c.exchange(a, b) === 0) return
   const errno = c.errno()
   if (errno === 22 || errno === 38 || errno === 95) {
-    throw new Error(
-      `the filesystem under ${a} cannot exchange two directories atomically (renameat2 RENAME_EXCHANGE, errno ${errno}); ` +
+    throw errnoError(
+      `the filesystem under ${a} cannot exchange two directories atomically (renameat2 RENAME_EXCHANGE); ` +
         `compaction needs it so that readers never see both or neither file sets (ext4, xfs, btrfs, tmpfs and APFS can)`,
+      errno,
     )
   }
-  throw new Error(`exchanging ${a} and ${b} failed (errno ${errno})`)
+  throw errnoError(`exchanging ${a} and ${b} failed`, errno)
 }
