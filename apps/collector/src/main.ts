@@ -24,6 +24,18 @@ const command = Command.make(
       Flag.withDescription("Comma-separated origins allowed to POST from browsers (env COLLECTOR_ALLOWED_ORIGINS)"),
       Flag.withDefault(process.env.COLLECTOR_ALLOWED_ORIGINS ?? ""),
     ),
+    countryHeader: Flag.String("country-header").pipe(
+      Flag.withDescription(
+        "Header your proxy sets to the client's country, e.g. CF-IPCountry (env COLLECTOR_COUNTRY_HEADER); events without context.country get it",
+      ),
+      Flag.withDefault(process.env.COLLECTOR_COUNTRY_HEADER ?? ""),
+    ),
+    countryDatabase: Flag.Literals("country-database", ["on", "off"]).pipe(
+      Flag.withDescription(
+        "Without a header: look the client IP up in the offline GeoLite2 country data (env COLLECTOR_COUNTRY_DATABASE; default on); off: ZZ",
+      ),
+      Flag.withDefault(process.env.COLLECTOR_COUNTRY_DATABASE === "off" ? "off" : "on"),
+    ),
     rateLimit: Flag.Int("rate-limit").pipe(
       Flag.withDescription(
         `Requests per second per client IP without a write key, bursts of 5x (env COLLECTOR_RATE_LIMIT; default ${DEFAULT_RATE_LIMIT.perSecond}; 0: off)`,
@@ -31,7 +43,7 @@ const command = Command.make(
       Flag.withDefault(Number(process.env.COLLECTOR_RATE_LIMIT || DEFAULT_RATE_LIMIT.perSecond)),
     ),
   },
-  ({ host, port, allowedOrigins, rateLimit }) => {
+  ({ host, port, allowedOrigins, countryHeader, countryDatabase, rateLimit }) => {
     const origins = commaList(allowedOrigins)
     const writeKeys = commaList(process.env.COLLECTOR_WRITE_KEYS)
     return Effect.gen(function* () {
@@ -52,15 +64,19 @@ const command = Command.make(
         writeKeys,
         rateLimit: { perSecond: rateLimit, burst: rateLimit * 5 },
         metricsToken: process.env.METRICS_TOKEN,
+        country: { header: countryHeader, database: countryDatabase === "on" },
       })
       yield* Effect.gen(function* () {
         const { url, listening } = yield* CollectorServer
-        logLine(`[collector] listening on ${listening}: ${url}/v1/events (POST), /health, /metrics`)
+        logLine(`[collector] listening on ${listening}: ${url}/v1/events (POST), /v1/tracker.js, /health, /metrics`)
         logLine(
           `[collector] browser origins allowed: ${origins.length === 0 ? "none (server-to-server only)" : origins.join(", ")}`,
         )
         logLine(
           `[collector] server-side senders: ${writeKeys.length === 0 ? "no write keys configured (COLLECTOR_WRITE_KEYS): requests without Origin are accepted as they are (refused at start with SHOP_ENV=production)" : `${writeKeys.length} write key(s) configured; requests without Origin need one`}`,
+        )
+        logLine(
+          `[collector] context.country of events without one: ${countryHeader === "" ? "" : `header ${countryHeader}, else `}${countryDatabase === "on" ? "the offline IP database (GeoLite2), else " : ""}ZZ; client IPs are not stored`,
         )
         logLine(
           `[collector] limits: ${MAX_EVENTS_PER_REQUEST} events and 1 MiB per request; ${rateLimit === 0 ? "no rate limit" : `${rateLimit} requests/s per client IP without a key (bursts of ${rateLimit * 5})`}`,
