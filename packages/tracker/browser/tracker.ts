@@ -251,7 +251,7 @@ if (attr("page-type") !== "none" && !pageQueued) page()
 for (const call of queued) run(call)
 
 // A page that is hidden may never come back: what waits goes now, by beacon.
-
+addEventListener("pagehide", () => flush(true))
 document.addEventListener("visibilitychange", () => {
-  
+  if (document.visibilityState === "hidden") flush(true)
 })
