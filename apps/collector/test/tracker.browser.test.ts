@@ -259,6 +259,38 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
     expect(interacted(onRaw.find((e) => e.page_type === "confirmation")!)).toBe(true)
   })
 
+  test("where localStorage is blocked, a first-party cookie keeps the visitor and the session across pages", async () => {
+    const b = requireChromium()
+    const context = await b.newContext()
+    // As a browser that blocks site storage: reading localStorage throws.
+    await context.addInitScript(() => {
+      Object.defineProperty(globalThis, "localStorage", {
+        get: () => {
+          throw new Error("storage blocked")
+        },
+      })
+    })
+    const tab = await context.newPage()
+    const sent = posts.length
+    for (const path of ["/cart.html", "/checkout.html"]) {
+      await tab.goto(`${shopOrigin}${path}`)
+      await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")
+      await tab.evaluate(() => window.shopPulse.flush())
+    }
+    await waitFor("both page views", async () => posts.length >= sent + 2)
+    // By event_id: a send cut short by the next navigation is sent again on page hide (the same event).
+    const sentEvents = posts
+      .slice(sent)
+      .flatMap((p) => p.body.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>))
+    const views = [...new Map(sentEvents.map((e) => [e.event_id, e])).values()]
+    expect(views.map((v) => v.page_type)).toEqual(["cart", "checkout"])
+    expect(views[1]!.anonymous_id).toBe(views[0]!.anonymous_id)
+    expect(views[1]!.session_id).toBe(views[0]!.session_id)
+    const cookies = (await context.cookies(shopOrigin)).map((c) => c.name)
+    expect(cookies).toContain("shop_pulse_anonymous_id")
+    await context.close()
+  })
+
   test("consent mode: nothing is sent or stored before consent(true); after it, events flow", async () => {
     const b = requireChromium()
     const context = await b.newContext()
@@ -278,6 +310,7 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
       return keys
     })
     expect(stored).toEqual([])
+    expect(await context.cookies(shopOrigin)).toEqual([])
 
     await tab.evaluate(() => {
       window.shopPulse.consent(true)

@@ -36,9 +36,11 @@ const collector = (attr("collector") ?? (script?.src ? new URL(script.src).origi
 const endpoint = `${collector}/v1/events`
 const consentRequired = attr("consent") === "required"
 
-/** First-party storage: localStorage (memory for this page where it is blocked); nothing before consent. */
+/**
+ * First-party storage: localStorage, else a first-party cookie (a year, SameSite=Lax) where localStorage is
+ * blocked; nothing is written before consent.
+ */
 const storage = (): Stored => {
-  const memory = new Map<string, string>()
   const area = (): Storage | null => {
     try {
       return window.localStorage
@@ -46,17 +48,24 @@ const storage = (): Stored => {
       return null
     }
   }
+  const ls = area()
+  const cookie = (key: string, value: string, maxAge: number) => {
+    document.cookie = `${PREFIX}${key}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax`
+  }
+  const fromCookie = (key: string): string | null => {
+    const hit = document.cookie.split("; ").find((c) => c.startsWith(`${PREFIX}${key}=`))
+    return hit === undefined ? null : decodeURIComponent(hit.slice(PREFIX.length + key.length + 1))
+  }
   return {
-    get: (key) => area()?.getItem(PREFIX + key) ?? memory.get(key) ?? null,
+    get: (key) => (ls !== null ? ls.getItem(PREFIX + key) : fromCookie(key)),
     set: (key, value) => {
       if (!allowed()) return
-      const a = area()
-      if (a !== null) a.setItem(PREFIX + key, value)
-      else memory.set(key, value)
+      if (ls !== null) ls.setItem(PREFIX + key, value)
+      else cookie(key, value, 31_536_000)
     },
     remove: (key) => {
-      area()?.removeItem(PREFIX + key)
-      memory.delete(key)
+      if (ls !== null) ls.removeItem(PREFIX + key)
+      else cookie(key, "", 0)
     },
   }
 }
