@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
 import { Broker, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { TOPIC_RAW, validate } from "@shop/contract"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { CollectorServer, countryResolver, stampEvent, UNKNOWN_COUNTRY } from "../src/index.ts"
 
@@ -12,7 +12,7 @@ import { CollectorServer, countryResolver, stampEvent, UNKNOWN_COUNTRY } from ".
 setDefaultTimeout(120_000)
 
 /**
- * What the collector adds to the events it accepts (docs/contract/events-v1.md, "Added by the collector"):
+ * What the collector adds to the events it accepts (docs/contract/events-v1.md, "What the HTTP collector adds"):
  * `ingest.keyed`, which a browser cannot forge, and `context.country` for events that come without one.
  */
 const dir = mkdtempSync(join(tmpdir(), "collector-ingest-"))
@@ -98,6 +98,24 @@ describe("collector: what it adds to each event", () => {
     const raw = await rawById()
     expect(raw.get("b-forged")!.ingest).toEqual({ keyed: false })
     expect(raw.get("b-plain")!.ingest).toEqual({ keyed: false })
+  })
+
+  test("the README's server-side order (curl with a write key) is accepted, keyed and valid contract v1", async () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
+    const body = readme.match(/--data-binary '(\[\{\n[\s\S]*?\}\])'/)?.[1]
+    expect(body).toBeDefined()
+    const response = await fetch(`${await base()}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+      body: body!,
+    })
+    expect(response.status).toBe(202)
+    const sent = JSON.parse(body!)[0] as { event_id: string; event_ts: string }
+    const got = (await rawById()).get(sent.event_id)!
+    expect(got.ingest).toEqual({ keyed: true })
+    expect((got.context as { country: string }).country).toBe("NL")
+    const verdict = validate({ value: JSON.stringify(got), timestamp: Date.parse(sent.event_ts) })
+    expect(verdict.ok).toBe(true)
   })
 
   test("a request with a write key is keyed; a wrong key lands nothing", async () => {
