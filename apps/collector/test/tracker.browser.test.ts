@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test"
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
@@ -55,6 +55,14 @@ const shop = Bun.serve({
         ),
       )
     }
+    if (path === "/readme.html") {
+      // The README's copy-paste example page, pointed at this collector.
+      const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8")
+      const example = readme.match(/A complete product page[^\n]*\n\n```html\n([\s\S]*?)```/)?.[1]
+      if (example === undefined) return new Response("no example page in the README", { status: 500 })
+      return html(example.replaceAll("https://collector.example", proxyOrigin))
+    }
+    if (path === "/checkout") return html("<!doctype html><title>Checkout</title>")
     if (path === "/cart.html") return html(page("Cart", 'data-page-type="cart"'))
     if (path === "/checkout.html") return html(page("Checkout", 'data-page-type="checkout"'))
     if (path === "/consent.html") return html(page("Consent", 'data-page-type="home" data-consent="required"'))
@@ -257,6 +265,35 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
     const interacted = (e: Record<string, unknown>) => (e.context as { interacted?: boolean }).interacted
     expect(interacted(onRaw.find((e) => e.event_type === "add_to_cart")!)).toBe(true)
     expect(interacted(onRaw.find((e) => e.page_type === "confirmation")!)).toBe(true)
+  })
+
+  test("the README's example page: add to cart, log in, checkout (the link leaves the page)", async () => {
+    const b = requireChromium()
+    const context = await b.newContext()
+    const tab = await context.newPage()
+    const errors: Array<string> = []
+    tab.on("pageerror", (e) => errors.push(e.message))
+    await tab.goto(`${shopOrigin}/readme.html`)
+    await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")
+    await tab.click("#add")
+    await tab.click("#login")
+    await tab.click("#checkout")
+    await tab.waitForURL(`${shopOrigin}/checkout`)
+    // This visitor's events: the one of the page_view of the example page.
+    const ofThisVisit = async () => {
+      const events = await raw()
+      const visitor = events.find((e) => e.page_url === `${shopOrigin}/readme.html`)?.anonymous_id
+      return events.filter((e) => visitor !== undefined && e.anonymous_id === visitor)
+    }
+    await waitFor("the example page's events", async () => (await ofThisVisit()).length >= 3)
+    await context.close()
+    expect(errors).toEqual([])
+    const byType = new Map((await ofThisVisit()).map((e) => [e.event_type as string, e]))
+    expect([...byType.keys()].sort()).toEqual(["add_to_cart", "checkout_started", "page_view"])
+    expect(byType.get("page_view")!.page_type).toBe("product")
+    expect(byType.get("page_view")!.sku).toBe("SKU-BOOTS")
+    expect(byType.get("add_to_cart")!.user_id).toBeNull()
+    expect(byType.get("checkout_started")!.user_id).toBe("customer-42")
   })
 
   test("where localStorage is blocked, a first-party cookie keeps the visitor and the session across pages", async () => {
