@@ -296,6 +296,40 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
     expect(byType.get("checkout_started")!.user_id).toBe("customer-42")
   })
 
+  test("sessions: one across pages; a new one for another utm_campaign and after 30 idle minutes", async () => {
+    const b = requireChromium()
+    const context = await b.newContext()
+    const tab = await context.newPage()
+    const sent = posts.length
+    const visit = async (path: string) => {
+      await tab.goto(`${shopOrigin}${path}`)
+      await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")
+      await tab.evaluate(() => window.shopPulse.flush())
+    }
+    await visit("/cart.html?utm_campaign=spring")
+    await visit("/checkout.html?utm_campaign=spring") // the same campaign: the same session
+    await visit("/cart.html") // no campaign in the URL: the same session
+    await visit("/cart.html?utm_campaign=summer") // another campaign: a new session
+    // 31 minutes without an event: the next page starts a new session.
+    await tab.evaluate(() => {
+      const ls = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage
+      ls.setItem("shop_pulse_session_last", String(Date.now() - 31 * 60 * 1000))
+    })
+    await visit("/checkout.html")
+    await waitFor("five page views", async () => posts.length >= sent + 5)
+    await context.close()
+    const sentEvents = posts
+      .slice(sent)
+      .flatMap((p) => p.body.split("\n").map((l) => JSON.parse(l) as Record<string, unknown>))
+    const views = [...new Map(sentEvents.map((e) => [e.event_id, e])).values()]
+    expect(views.length).toBe(5)
+    const [a, b2, c, d, e] = views.map((v) => v.session_id)
+    expect([b2, c]).toEqual([a, a])
+    expect(d).not.toBe(a)
+    expect(e).not.toBe(d)
+    expect(new Set(views.map((v) => v.anonymous_id)).size).toBe(1)
+  })
+
   test("where localStorage is blocked, a first-party cookie keeps the visitor and the session across pages", async () => {
     const b = requireChromium()
     const context = await b.newContext()
