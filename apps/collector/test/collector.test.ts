@@ -2,13 +2,13 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Broker, type ConsumedRecord, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { layerEmbeddedAt } from "@shop/broker"
 import { emptyStats, httpSink, runGenerator, sumDlq, sumValid } from "@shop/generator"
 import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { arrayElements, CollectorServer, MAX_EVENT_BYTES } from "../src/index.ts"
+import { readRaw as readRawRecords } from "./readRaw.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
@@ -34,24 +34,7 @@ const url = async (path: string) => `${(await runtime.runPromise(server)).url}${
 const post = async (body: string, contentType = "application/json", headers: Record<string, string> = {}) =>
   fetch(await url("/v1/events"), { method: "POST", headers: { "content-type": contentType, ...headers }, body })
 
-/** Every record of events.raw so far, in offset order per partition. */
-const readRaw = () =>
-  runtime.runPromise(
-    Effect.gen(function* () {
-      const broker = yield* Broker
-      const consumer = yield* broker.consumer({
-        groupId: `read-${Math.random()}`,
-        topics: [TOPIC_RAW],
-        fromBeginning: true,
-      })
-      const out: Array<ConsumedRecord> = []
-      for (;;) {
-        const got = yield* consumer.poll({ maxRecords: 10_000, maxWaitMs: 50 })
-        if (got.length === 0) return out
-        out.push(...got)
-      }
-    }).pipe(Effect.scoped),
-  )
+const readRaw = () => runtime.runPromise(readRawRecords)
 
 describe("HTTP collector", () => {
   test("a JSON array: 202 with the count, each event's bytes kept in events.raw (ingest appended), keyed by session_id", async () => {

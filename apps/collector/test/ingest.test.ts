@@ -3,10 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { gzipSync } from "node:zlib"
-import { Broker, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW, validate } from "@shop/contract"
+import { layerEmbeddedAt } from "@shop/broker"
+import { validate } from "@shop/contract"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { CollectorServer, countryResolver, stampEvent, UNKNOWN_COUNTRY } from "../src/index.ts"
+import { readRawEvents } from "./readRaw.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
@@ -42,26 +43,8 @@ const base = () =>
   )
 
 /** Every event of events.raw so far, parsed, by event_id. */
-const rawById = () =>
-  runtime.runPromise(
-    Effect.gen(function* () {
-      const broker = yield* Broker
-      const consumer = yield* broker.consumer({
-        groupId: `read-${Math.random()}`,
-        topics: [TOPIC_RAW],
-        fromBeginning: true,
-      })
-      const out = new Map<string, Record<string, unknown>>()
-      for (;;) {
-        const got = yield* consumer.poll({ maxRecords: 10_000, maxWaitMs: 50 })
-        if (got.length === 0) return out
-        for (const r of got) {
-          const value = JSON.parse(new TextDecoder().decode(r.value)) as Record<string, unknown>
-          out.set(value.event_id as string, value)
-        }
-      }
-    }).pipe(Effect.scoped),
-  )
+const rawById = async () =>
+  new Map((await runtime.runPromise(readRawEvents)).map((e) => [e.event_id as string, e] as const))
 
 const event = (
   id: string,

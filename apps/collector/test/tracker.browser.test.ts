@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { Broker, layerEmbeddedAt } from "@shop/broker"
-import { TOPIC_RAW } from "@shop/contract"
+import { layerEmbeddedAt } from "@shop/broker"
 import { Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { type Browser, chromium } from "playwright-core"
 import { CollectorServer } from "../src/index.ts"
+import { readRawEvents } from "./readRaw.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
@@ -23,7 +23,13 @@ setDefaultTimeout(120_000)
  * without it the spec is skipped on a developer machine and fails in CI (CI=true).
  */
 declare const window: {
-  shopPulse: Record<string, (...args: Array<unknown>) => void>
+  shopPulse: {
+    track(eventType: string, fields?: Record<string, unknown>): void
+    page(fields?: Record<string, unknown>): void
+    identify(userId: string | null): void
+    consent(granted: boolean): void
+    flush(): void
+  }
   localStorage: { length: number; key(i: number): string | null }
 }
 
@@ -137,23 +143,7 @@ afterAll(async () => {
 })
 
 /** Records on events.raw so far (every delivery, copies included), parsed. */
-const raw = () =>
-  runtime.runPromise(
-    Effect.gen(function* () {
-      const broker = yield* Broker
-      const consumer = yield* broker.consumer({
-        groupId: `read-${Math.random()}`,
-        topics: [TOPIC_RAW],
-        fromBeginning: true,
-      })
-      const out: Array<Record<string, unknown>> = []
-      for (;;) {
-        const got = yield* consumer.poll({ maxRecords: 10_000, maxWaitMs: 50 })
-        if (got.length === 0) return out
-        for (const r of got) out.push(JSON.parse(new TextDecoder().decode(r.value)) as Record<string, unknown>)
-      }
-    }).pipe(Effect.scoped),
-  )
+const raw = () => runtime.runPromise(readRawEvents)
 
 const waitFor = async (what: string, check: () => Promise<boolean>, ms = 15_000) => {
   const deadline = Date.now() + ms
@@ -170,13 +160,18 @@ const requireChromium = () => {
   return browser!
 }
 
+/** A fresh browser profile and tab; `errors` collects the page's uncaught errors (the tracker must throw none). */
+const openTab = async () => {
+  const context = await requireChromium().newContext()
+  const tab = await context.newPage()
+  const errors: Array<string> = []
+  tab.on("pageerror", (e) => errors.push(e.message))
+  return { context, tab, errors }
+}
+
 describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () => {
   test("a visit: product, cart, checkout, identify -> events.raw; a hidden page flushes; a 503'd send is retried", async () => {
-    const b = requireChromium()
-    const context = await b.newContext()
-    const tab = await context.newPage()
-    const errors: Array<string> = []
-    tab.on("pageerror", (e) => errors.push(e.message))
+    const { context, tab, errors } = await openTab()
 
     await tab.goto(`${shopOrigin}/product.html?utm_source=newsletter&utm_medium=email&utm_campaign=weekly`)
     await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")
@@ -268,11 +263,7 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
   })
 
   test("the README's example page: add to cart, log in, checkout (the link leaves the page)", async () => {
-    const b = requireChromium()
-    const context = await b.newContext()
-    const tab = await context.newPage()
-    const errors: Array<string> = []
-    tab.on("pageerror", (e) => errors.push(e.message))
+    const { context, tab, errors } = await openTab()
     await tab.goto(`${shopOrigin}/readme.html`)
     await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")
     await tab.click("#add")
@@ -297,9 +288,7 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
   })
 
   test("sessions: one across pages; a new one for another utm_campaign and after 30 idle minutes", async () => {
-    const b = requireChromium()
-    const context = await b.newContext()
-    const tab = await context.newPage()
+    const { context, tab } = await openTab()
     const sent = posts.length
     const visit = async (path: string) => {
       await tab.goto(`${shopOrigin}${path}`)
@@ -331,9 +320,8 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
   })
 
   test("where localStorage is blocked, a first-party cookie keeps the visitor and the session across pages", async () => {
-    const b = requireChromium()
-    const context = await b.newContext()
-    // As a browser that blocks site storage: reading localStorage throws.
+    const { context, tab } = await openTab()
+    // As a browser that blocks site storage: reading localStorage throws (from the first navigation on).
     await context.addInitScript(() => {
       Object.defineProperty(globalThis, "localStorage", {
         get: () => {
@@ -341,7 +329,6 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
         },
       })
     })
-    const tab = await context.newPage()
     const sent = posts.length
     for (const path of ["/cart.html", "/checkout.html"]) {
       await tab.goto(`${shopOrigin}${path}`)
@@ -363,9 +350,7 @@ describe.skipIf(!haveChromium && !inCi)("the browser tracker in Chromium", () =>
   })
 
   test("consent mode: nothing is sent or stored before consent(true); after it, events flow", async () => {
-    const b = requireChromium()
-    const context = await b.newContext()
-    const tab = await context.newPage()
+    const { context, tab } = await openTab()
     const postsBefore = posts.length
     await tab.goto(`${shopOrigin}/consent.html`)
     await tab.waitForFunction(() => typeof window.shopPulse?.track === "function")

@@ -50,6 +50,7 @@ const storage = (): Stored => {
   }
   const ls = area()
   const cookie = (key: string, value: string, maxAge: number) => {
+    // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in every browser (Firefox, older Safari) and is async
     document.cookie = `${PREFIX}${key}=${encodeURIComponent(value)}; path=/; max-age=${maxAge}; SameSite=Lax`
   }
   const fromCookie = (key: string): string | null => {
