@@ -28,6 +28,12 @@ interface Stored {
 const SESSION_IDLE_MS = 30 * 60 * 1000
 const BATCH_DELAY_MS = 1000
 const MAX_BATCH = 100
+// Browsers refuse keepalive fetches and beacons over 64 KiB, counting all of a page's in flight together: a
+// batch stays under half of it, so a page-hide beacon still fits beside a send in flight.
+const MAX_BODY_BYTES = 30_000
+// While the collector cannot be reached, at most this many events wait; the oldest go first.
+const MAX_QUEUE = 1000
+const utf8 = new TextEncoder()
 const PREFIX = "shop_pulse_"
 
 const script = document.currentScript as HTMLScriptElement | null
@@ -145,32 +151,67 @@ let queue: Array<Fields> = []
 let timer: ReturnType<typeof setTimeout> | undefined
 let retryMs = 0
 
-const send = (batch: Array<Fields>, beacon: boolean): void => {
-  // NDJSON as text/plain: a "simple" request, so no CORS preflight; the collector checks the page's Origin.
-  const body = batch.map((e) => JSON.stringify(e)).join("\n")
-  if (beacon && typeof navigator.sendBeacon === "function") {
-    if (navigator.sendBeacon(endpoint, new Blob([body], { type: "text/plain" }))) return
+// One fetch at a time: the 64 KiB keepalive quota is shared by all of a page's requests in flight.
+let sending = false
+
+/** The next batch off the queue, at most MAX_BATCH events and MAX_BODY_BYTES, as NDJSON. */
+const nextBatch = (): { readonly batch: Array<Fields>; readonly body: string } => {
+  const lines: Array<string> = []
+  let bytes = 0
+  while (lines.length < queue.length && lines.length < MAX_BATCH) {
+    const line = JSON.stringify(queue[lines.length])
+    const size = utf8.encode(line).length + 1
+    if (lines.length > 0 && bytes + size > MAX_BODY_BYTES) break
+    lines.push(line)
+    bytes += size
   }
+  return { batch: queue.splice(0, lines.length), body: lines.join("\n") }
+}
+
+// NDJSON as text/plain: a "simple" request, so no CORS preflight; the collector checks the page's Origin.
+const post = (batch: Array<Fields>, body: string): void => {
+  sending = true
   fetch(endpoint, { method: "POST", body, headers: { "content-type": "text/plain" }, keepalive: true })
-    .then((response) => {
+    // The answer is read to its end: until then the request holds its share of the keepalive quota.
+    .then((response) => response.text().then(() => response.status))
+    .then((status) => {
+      sending = false
       // 5xx and 429 are worth another try (the same event_ids, so a retried batch is counted once); a 4xx is not.
-      if (response.status >= 500 || response.status === 429) retry(batch)
-      else retryMs = 0
+      if (status >= 500 || status === 429) return retry(batch)
+      retryMs = 0
+      if (queue.length > 0) flush(false)
     })
-    .catch(() => retry(batch))
+    .catch(() => {
+      sending = false
+      retry(batch)
+    })
 }
 
 const retry = (batch: Array<Fields>): void => {
   retryMs = Math.min(retryMs === 0 ? 1000 : retryMs * 2, 30_000)
-  queue = batch.concat(queue)
+  queue = batch.concat(queue).slice(-MAX_QUEUE)
   schedule(retryMs)
 }
 
+/** Sends what waits: one batch by fetch (the next when it is answered), or all of it by beacon on page hide. */
 const flush = (beacon = false): void => {
   clearTimeout(timer)
   timer = undefined
   if (!allowed()) return
-  while (queue.length > 0) send(queue.splice(0, MAX_BATCH), beacon)
+  if (!beacon) {
+    if (!sending && queue.length > 0) {
+      const { batch, body } = nextBatch()
+      post(batch, body)
+    }
+    return
+  }
+  while (queue.length > 0) {
+    const { batch, body } = nextBatch()
+    const queued =
+      typeof navigator.sendBeacon === "function" &&
+      navigator.sendBeacon(endpoint, new Blob([body], { type: "text/plain" }))
+    if (!queued) post(batch, body)
+  }
 }
 
 const schedule = (ms: number): void => {
@@ -180,6 +221,7 @@ const schedule = (ms: number): void => {
 const track = (eventType: string, fields: Fields = {}): void => {
   if (!allowed()) return
   const now = Date.now()
+  if (queue.length >= MAX_QUEUE) queue.shift()
   queue.push({
     ...fields,
     schema_version: 1,
