@@ -1,10 +1,19 @@
 import { Broker } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { describeListen, isLoopback, LOOPBACK, secretEquals, secretIn } from "@shop/runtime"
+import { trackerScript } from "@shop/tracker"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client"
+import { type CountryOptions, countryResolver } from "./clientCountry.ts"
 import { ClientRateLimiter, type RateLimit } from "./rateLimit.ts"
-import { type BodyProblem, MAX_EVENTS_PER_REQUEST, MAX_REQUEST_BYTES, parseBody } from "./requestBody.ts"
+import {
+  type BodyProblem,
+  MAX_EVENT_BYTES,
+  MAX_EVENTS_PER_REQUEST,
+  MAX_REQUEST_BYTES,
+  parseBody,
+} from "./requestBody.ts"
+import { stampEvent } from "./stampEvent.ts"
 
 /** The collector could not listen (most often: the port is taken, or the host is not an address of this machine). */
 export class CollectorServerError extends Schema.TaggedError<CollectorServerError>()("CollectorServerError", {
@@ -35,6 +44,8 @@ export interface CollectorOptions {
   /** When set, `/metrics` needs `Authorization: Bearer <token>`; else it answers loopback clients only. */
   readonly metricsToken?: string | undefined
   readonly bodyTimeoutMs?: number
+  /** Where `context.country` comes from for events without one (the browser tracker's); default: database, ZZ. */
+  readonly country?: CountryOptions
 }
 
 /** The bearer token of a request, if it sent one. */
@@ -90,8 +101,9 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 
 /**
  * The HTTP collector: how real browsers send events. `POST /v1/events` takes a JSON array or NDJSON, limits
- * events to 64 KiB, requests to 1 MiB and MAX_EVENTS_PER_REQUEST events, and produces each event's bytes
- * unchanged to events.raw (validation is the stream processor's job). Who may send: a browser page of an
+ * events to 64 KiB, requests to 1 MiB and MAX_EVENTS_PER_REQUEST events, and produces each event to events.raw
+ * with `ingest: {keyed}` and, when missing, `context.country` added (stampEvent; validation is the stream
+ * processor's job). `GET /v1/tracker.js` serves the browser tracker (packages/tracker). Who may send: a browser page of an
  * allowed origin (any other `Origin` is 403, whatever the content type: browsers send `text/plain` POSTs
  * without a preflight), or a server-side sender (no `Origin`) with a write key when keys are configured (401
  * without or with a wrong one); clients without a key are rate limited per IP (429). `GET /health` says
@@ -122,6 +134,12 @@ export class CollectorServer extends Context.Service<
         const maxEvents = options.maxEventsPerRequest ?? MAX_EVENTS_PER_REQUEST
         const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS
         const limiter = new ClientRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT)
+        const countryOf = countryResolver(options.country ?? {})
+        const tracker = yield* Effect.tryPromise({
+          try: () => trackerScript(),
+          catch: (cause) =>
+            new CollectorServerError({ message: `collector cannot build tracker.js: ${String(cause)}` }),
+        })
 
         const registry = new Registry()
         collectDefaultMetrics({ register: registry, prefix: "shop_collector_" })
@@ -226,13 +244,20 @@ export class CollectorServer extends Context.Service<
           }
           const events = parseBody(request.headers.get("content-type"), body, maxEvents)
           if (!Array.isArray(events)) return refuse(events.status, `http_${events.status}`, events.message)
-          try {
-            await run(
-              broker.produce(
-                TOPIC_RAW,
-                events.map((e) => ({ key: e.key, value: e.text })),
-              ),
+          // The country is looked up once a request, and only when an event lacks one; the IP is not kept.
+          let country: string | undefined
+          const stamp = { keyed: trusted, country: () => (country ??= countryOf(request.headers, client)) }
+          const records = events.map((e) => ({ key: e.key, value: stampEvent(e.text, e.value, stamp) }))
+          const over = records.findIndex((r) => Buffer.byteLength(r.value) > MAX_EVENT_BYTES)
+          if (over !== -1) {
+            return refuse(
+              413,
+              "event_too_large",
+              `event ${over} is over ${MAX_EVENT_BYTES} bytes with the collector's ingest and country fields: send it smaller`,
             )
+          }
+          try {
+            await run(broker.produce(TOPIC_RAW, records))
           } catch (e) {
             return refuse(
               503,
@@ -272,6 +297,16 @@ export class CollectorServer extends Context.Service<
                 // Longer than the body deadline, so a slow sender is told 408 before its socket is cut.
                 idleTimeout: Math.ceil(bodyTimeoutMs / 1000) + 5,
                 routes: {
+                  "/v1/tracker.js": (request) =>
+                    request.headers.get("if-none-match") === tracker.etag
+                      ? new Response(null, { status: 304, headers: { etag: tracker.etag } })
+                      : new Response(tracker.source, {
+                          headers: {
+                            "content-type": "text/javascript; charset=utf-8",
+                            "cache-control": "public, max-age=3600",
+                            etag: tracker.etag,
+                          },
+                        }),
                   "/v1/events": {
                     POST: async (request, srv) => {
                       const stop = duration.startTimer()
@@ -311,7 +346,8 @@ export class CollectorServer extends Context.Service<
                     metricsAllowed(request, srv.requestIP(request)?.address ?? "") ??
                     new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } }),
                 },
-                fetch: () => json(404, { error: "not found: POST /v1/events, GET /health, GET /metrics" }),
+                fetch: () =>
+                  json(404, { error: "not found: POST /v1/events, GET /v1/tracker.js, GET /health, GET /metrics" }),
               }),
             catch: (cause) =>
               new CollectorServerError({

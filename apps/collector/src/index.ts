@@ -1,3 +1,5 @@
 export * from "./CollectorServer.ts"
+export * from "./clientCountry.ts"
 export * from "./rateLimit.ts"
 export * from "./requestBody.ts"
+export * from "./stampEvent.ts"

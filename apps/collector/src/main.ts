@@ -24,6 +24,20 @@ const command = Command.make(
       Flag.withDescription("Comma-separated origins allowed to POST from browsers (env COLLECTOR_ALLOWED_ORIGINS)"),
       Flag.withFallbackConfig(Config.String("COLLECTOR_ALLOWED_ORIGINS").pipe(Config.withDefault(""))),
     ),
+    countryHeader: Flag.String("country-header").pipe(
+      Flag.withDescription(
+        "Header your proxy sets to the client's country, e.g. CF-IPCountry (env COLLECTOR_COUNTRY_HEADER); events without context.country get it",
+      ),
+      Flag.withFallbackConfig(Config.String("COLLECTOR_COUNTRY_HEADER").pipe(Config.withDefault(""))),
+    ),
+    countryDatabase: Flag.Literals("country-database", ["on", "off"]).pipe(
+      Flag.withDescription(
+        "Without a header: look the client IP up in the offline GeoLite2 country data (env COLLECTOR_COUNTRY_DATABASE; default on); off: ZZ",
+      ),
+      Flag.withFallbackConfig(
+        Config.Literals(["on", "off"], "COLLECTOR_COUNTRY_DATABASE").pipe(Config.withDefault("on" as const)),
+      ),
+    ),
     rateLimit: Flag.Int("rate-limit").pipe(
       Flag.withDescription(
         `Requests per second per client IP without a write key, bursts of 5x (env COLLECTOR_RATE_LIMIT; default ${DEFAULT_RATE_LIMIT.perSecond}; 0: off)`,
@@ -37,7 +51,7 @@ const command = Command.make(
       ),
     ),
   },
-  ({ host, port, allowedOrigins, rateLimit }) => {
+  ({ host, port, allowedOrigins, countryHeader, countryDatabase, rateLimit }) => {
     const origins = commaList(allowedOrigins)
     return Effect.gen(function* () {
       const writeKeys = commaList(yield* Config.String("COLLECTOR_WRITE_KEYS").pipe(Config.withDefault("")))
@@ -60,15 +74,19 @@ const command = Command.make(
         writeKeys,
         rateLimit: { perSecond: rateLimit, burst: rateLimit * 5 },
         metricsToken: Option.getOrUndefined(metricsToken),
+        country: { header: countryHeader, database: countryDatabase === "on" },
       })
       yield* Effect.gen(function* () {
         const { url, listening } = yield* CollectorServer
-        logLine(`[collector] listening on ${listening}: ${url}/v1/events (POST), /health, /metrics`)
+        logLine(`[collector] listening on ${listening}: ${url}/v1/events (POST), /v1/tracker.js, /health, /metrics`)
         logLine(
           `[collector] browser origins allowed: ${origins.length === 0 ? "none (server-to-server only)" : origins.join(", ")}`,
         )
         logLine(
           `[collector] server-side senders: ${writeKeys.length === 0 ? "no write keys configured (COLLECTOR_WRITE_KEYS): requests without Origin are accepted as they are (refused at start with SHOP_ENV=production)" : `${writeKeys.length} write key(s) configured; requests without Origin need one`}`,
+        )
+        logLine(
+          `[collector] context.country of events without one: ${countryHeader === "" ? "" : `header ${countryHeader}, else `}${countryDatabase === "on" ? "the offline IP database (GeoLite2), else " : ""}ZZ; client IPs are not stored`,
         )
         logLine(
           `[collector] limits: ${MAX_EVENTS_PER_REQUEST} events and 1 MiB per request; ${rateLimit === 0 ? "no rate limit" : `${rateLimit} requests/s per client IP without a key (bursts of ${rateLimit * 5})`}`,

@@ -14,8 +14,10 @@ export interface BodyProblem {
 }
 
 export interface CollectedEvent {
-  /** The event exactly as the client sent it (its bytes go to events.raw unchanged). */
+  /** The event exactly as the client sent it. */
   readonly text: string
+  /** Its parsed JSON (undefined when it does not parse: the stream processor sends it to the DLQ). */
+  readonly value: unknown
   /** Partition key: the event's session_id when it has one, so a session stays in order on one partition. */
   readonly key: string | null
 }
@@ -134,7 +136,7 @@ export const parseBody = (
         value = undefined // the stream processor sends it to the DLQ as invalid_json
       }
     }
-    events.push({ text: texts[i]!, key: keyOf(value) })
+    events.push({ text: texts[i]!, value, key: keyOf(value) })
   }
   return events
 }

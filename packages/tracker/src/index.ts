@@ -1,0 +1,1 @@
+export { type TrackerScript, trackerScript } from "./trackerScript.ts"
