@@ -6,8 +6,9 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq, sumValid } from "@shop/generator"
-import { ALL_TABLES, compactLake, Lake } from "@shop/lake"
 import { Effect } from "effect"
+import { compactLake } from "../src/compaction.ts"
+import { ALL_TABLES, Lake } from "../src/index.ts"
 import { globOf } from "./lakeSnapshot.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).

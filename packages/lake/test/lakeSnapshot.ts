@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { ALL_TABLES } from "@shop/lake"
+import { ALL_TABLES } from "../src/index.ts"
 
 export type Fingerprint = Record<string, Record<string, unknown>>
 
