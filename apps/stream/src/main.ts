@@ -1,7 +1,7 @@
 import { Broker, BrokerLayers, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { BadFlag, DataDir, defaultHost, logLine, runCli } from "@shop/runtime"
+import { BadFlag, defaultHost, logLine, runCli } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
