@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { FsWriteError, fsyncFiles, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
+import { scopedTempDir } from "@shop/runtime/testing"
 import { Config, Context, Effect, Layer } from "effect"
 import { type BatchCounts, CommitLog, type CommittedFile } from "./CommitLog.ts"
 import { CommitLogTail } from "./CommitLogTail.ts"
@@ -470,11 +470,6 @@ export class Lake extends Context.Service<
    * is a lake of its own, never a memoized one).
    */
   static readonly layerTest: Layer.Layer<Lake> = Layer.fresh(
-    Layer.unwrap(
-      Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "lake-test-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
-      ).pipe(Effect.map((dir) => Lake.layerAt(dir))),
-    ),
+    Layer.unwrap(scopedTempDir("lake-test-").pipe(Effect.map((dir) => Lake.layerAt(dir)))),
   )
 }
