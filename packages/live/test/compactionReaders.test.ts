@@ -13,6 +13,7 @@ import { type GeneratedRecord, makeEventStream } from "@shop/generator"
 import { ALL_TABLES, type CompactOptions, Lake } from "@shop/lake"
 import { DEFAULT_CATALOG, makeRealtimeRollups, refreshRealtime, sqlString, Warehouse } from "@shop/warehouse"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { caughtUp } from "../../lake/test/lakeSnapshot.ts"
 import { LiveData } from "../src/index.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
@@ -146,10 +147,7 @@ test("live data and right-now rollups read exactly the committed rows while comp
     // Compaction goes on while the processor catches up with everything produced.
     const ends = await run(Broker.use((b) => b.endOffsets(TOPIC_RAW)))
     for (;;) {
-      const committed = await Effect.runPromise(
-        Lake.use((l) => l.committedOffsets(TOPIC_RAW)).pipe(Effect.provide(Lake.layerAt(dir))),
-      )
-      if (ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset)) break
+      if (await caughtUp(dir, ends)) break
       if (writer.exitCode !== null) throw new Error(`writer died: ${await new Response(writer.stderr).text()}`)
       const report = await Effect.runPromise(compactAt(dir, { tables: ALL_TABLES, openDayMinFiles: 2 }))
       swaps += report.days.filter((d) => d.skipped === undefined && d.filesBefore > 0).length
