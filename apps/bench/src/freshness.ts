@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { brokerSink, emptyStats, type GeneratedRecord, loadCatalog, runGenerator, type Sink } from "@shop/generator"
+import { lakeLayout } from "@shop/lake"
 import { Warehouse } from "@shop/warehouse"
 import { Effect, Fiber } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -109,7 +110,7 @@ export const freshnessBench = Command.make(
         while (seen.length < Math.min(count, produced.length)) seen.push(now)
       }
       const wh = yield* Warehouse
-      const rollup = join(dataDir, "gold", "realtime", "minute_rollup.parquet")
+      const rollup = join(lakeLayout.goldRealtimeDir(dataDir), "minute_rollup.parquet")
       let rollupMtime = 0
       const pollRollup = Effect.gen(function* () {
         if (!existsSync(rollup)) return

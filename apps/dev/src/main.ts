@@ -209,7 +209,7 @@ const command = Command.make(
       ).pipe(Effect.ensuring(Effect.sync(() => logLine(`[generator] stopped after ${stats.records} records`))))
       // 500 ms batches (the pipeline default) keep produced -> dashboard p95 under 2 s at 1,000 events/s (bun run bench freshness).
       const stream = runStreamProcessor({ availableNow: false, maxBatchMs: 500 })
-      const gold = goldLoop(dataDir, 5_000).pipe(Effect.provide(Warehouse.layer))
+      const gold = goldLoop(5_000).pipe(Effect.provide(Warehouse.layer))
       const dashboard = Effect.gen(function* () {
         const server = yield* DashboardServer
         yield* Console.error(`Dashboard: ${server.url}  (listening on ${server.listening})`)

@@ -1,5 +1,5 @@
 import { Lake } from "@shop/lake"
-import { DataDir, runCli } from "@shop/runtime"
+import { runCli } from "@shop/runtime"
 import {
   COMPACT_EVERY_MS,
   goldLoop,
@@ -8,7 +8,7 @@ import {
   refreshRealtime,
   Warehouse,
 } from "@shop/warehouse"
-import { Clock, Console, Effect } from "effect"
+import { Clock, Console, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
 
 /** `bun run gold`: the gold daily facts (DuckDB over Silver) under $DATA_DIR/gold, once or every few seconds. */
@@ -31,16 +31,16 @@ const command = Command.make(
   },
   ({ once, all, intervalMs, realtimeMs }) =>
     Effect.gen(function* () {
-      const root = yield* DataDir
+      const root = (yield* Lake).root
       if (once || all) {
         yield* refreshRealtime(root, yield* Clock.currentTimeMillis)
-        const result = yield* refreshDailyFacts(root, { all })
+        const result = yield* refreshDailyFacts({ all })
         return yield* Console.error(
           `[gold] ${result.changedDays.length === 0 ? "nothing changed" : `recomputed ${result.changedDays.join(", ")}`}: ${JSON.stringify(result.written)}`,
         )
       }
-      yield* goldLoop(root, intervalMs, COMPACT_EVERY_MS, realtimeMs).pipe(Effect.provide(Lake.layer))
-    }).pipe(Effect.provide(Warehouse.layer)),
+      yield* goldLoop(intervalMs, COMPACT_EVERY_MS, realtimeMs)
+    }).pipe(Effect.provide(Layer.merge(Warehouse.layer, Lake.layer))),
 ).pipe(Command.withDescription("Gold: minute rollups and top products (right now), and the daily facts"))
 
 runCli(command)

@@ -1,9 +1,9 @@
 import { Broker, BrokerLayers, ensureDefaultTopics } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { Lake } from "@shop/lake"
-import { BadFlag, DataDir, defaultHost, logLine, runCli } from "@shop/runtime"
+import { BadFlag, defaultHost, logLine, runCli } from "@shop/runtime"
 import { runStreamProcessor, StreamMetrics, serveStreamMetrics } from "@shop/stream"
-import { Config, Effect, Option } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runWorkers, splitPartitions } from "./workers.ts"
 
@@ -52,7 +52,7 @@ const command = Command.make(
       // Imported only here: a worker never runs gold, and DuckDB's module costs each process ~250 ms and 20 MB.
       const goldOnce = Effect.gen(function* () {
         const { refreshDailyFacts, Warehouse } = yield* Effect.promise(() => import("@shop/warehouse"))
-        const result = yield* refreshDailyFacts(yield* DataDir).pipe(Effect.provide(Warehouse.layer))
+        const result = yield* refreshDailyFacts().pipe(Effect.provide(Layer.merge(Warehouse.layer, Lake.layer)))
         logLine(`[gold] recomputed ${result.changedDays.length} days: ${JSON.stringify(result.written)}`)
       })
       if (workers > 1 && Option.isNone(partitions)) {

@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { FsWriteError, fsyncFiles, renameVerified, type WriteFn, writeFileAll } from "@shop/fsio"
+import { scopedTempDir } from "@shop/runtime/testing"
 import { Config, Context, Effect, Layer } from "effect"
-import { type BatchCounts, type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { type BatchCounts, CommitLog, type CommittedFile } from "./CommitLog.ts"
+import { CommitLogTail } from "./CommitLogTail.ts"
+import { type ChangedDays, type CommitProgress, changedDays } from "./changedDays.ts"
 import { type CompactionReport, type CompactOptions, compactLake } from "./compaction.ts"
 import {
   type LakeDiskFull,
@@ -97,20 +99,8 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       return log
     }
 
-    /** Every `<table>/event_date=*` directory under bronze/ and silver/. */
-    const partitionDirs = (): Array<string> => {
-      const out: Array<string> = []
-      for (const layer of ["bronze", "silver"]) {
-        const layerDir = join(root, layer)
-        if (!existsSync(layerDir)) continue
-        for (const table of readdirSync(layerDir)) {
-          const tableDir = join(layerDir, table)
-          for (const d of readdirSync(tableDir))
-            if (lakeLayout.dateOfDayDir(d) !== undefined) out.push(join(tableDir, d))
-        }
-      }
-      return out
-    }
+    /** Every day directory of the stream's tables (bronze/ and silver/). */
+    const partitionDirs = (): Array<string> => lakeLayout.dayDirs(root, ["bronze", "silver"])
 
     /** Encodes one table-day; when the encoder throws, finds the rows it refuses by encoding each alone. */
     const encodeRows = (
@@ -168,7 +158,7 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
           }
           if (refused.length > 0) continue
           const bytes = encoded.bytes
-          const relDir = join(table.schema.name, lakeLayout.dayDirName(date))
+          const relDir = lakeLayout.dayDirPath(table.schema.name, date)
           // Written outside the table (a compaction may swap the day's directory meanwhile) under a name no
           // `*.parquet` glob matches, whole (a full disk returns a short count, then ENOSPC), read back (size,
           // PAR1 at both ends, footer length), fsynced below with the batch's other files, and renamed into
@@ -325,18 +315,12 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
       )
 
     const committedOffsets = (topic: string) =>
-      io("read commit logs", () => {
-        const dir = join(lakeLayout.commitsDir(root), topic)
-        if (!existsSync(dir)) return []
-        return readdirSync(dir)
-          .filter((f) => f.endsWith(".log"))
-          .map((f) => Number(f.slice(0, -4)))
-          .sort((a, b) => a - b)
-          .map((partition) => {
-            const log = logOf(topic, partition)
-            return { topic, partition, offset: log.nextOffset, maxRecordTs: log.all.at(-1)?.maxRecordTs ?? null }
-          })
-      })
+      io("read commit logs", () =>
+        lakeLayout.commitLogs(root, topic).map(({ partition }) => {
+          const log = logOf(topic, partition)
+          return { topic, partition, offset: log.nextOffset, maxRecordTs: log.all.at(-1)?.maxRecordTs ?? null }
+        }),
+      )
 
     /**
      * Makes the directories agree with the commit logs of the given source partitions: a file named for one
@@ -394,16 +378,10 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
      */
     const listFiles = (table: string) =>
       io("list files", (): ReadonlyArray<LakeFile> => {
-        const logs: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
-        const commitsDir = lakeLayout.commitsDir(root)
-        if (existsSync(commitsDir)) {
-          for (const topic of readdirSync(commitsDir)) {
-            for (const f of readdirSync(join(commitsDir, topic)).filter((f) => f.endsWith(".log"))) {
-              const partition = Number(f.slice(0, -4))
-              logs.push({ source: `${topic}-${partition}`, entries: logOf(topic, partition).all })
-            }
-          }
-        }
+        const logs = lakeLayout.commitLogs(root).map(({ topic, partition }) => ({
+          source: `${topic}-${partition}`,
+          entries: logOf(topic, partition).all,
+        }))
         return tableView(root, table, logs)
       })
 
@@ -415,6 +393,8 @@ export const makeLake = (dir: string, faults: LakeFaults = {}) =>
 
     return Lake.of({
       root,
+      tail: Effect.sync(() => new CommitLogTail(root)),
+      changedDays: (since: CommitProgress) => io("read commit logs", () => changedDays(root, since)),
       stageBatch,
       publishBatch,
       discardBatch: (staged: StagedBatch) => Effect.sync(() => removeStaged(staged)),
@@ -435,6 +415,13 @@ export class Lake extends Context.Service<
   Lake,
   {
     readonly root: string
+    /**
+     * A new follower of every commit log, read-only (for other processes than the writer): each `poll()` gives
+     * the batches committed since the previous one.
+     */
+    readonly tail: Effect.Effect<CommitLogTail>
+    /** The Silver days that batches committed since `since` wrote to, and where to read from next time. */
+    readonly changedDays: (since: CommitProgress) => Effect.Effect<ChangedDays, LakeIOError | LakeDiskFull>
     readonly stageBatch: (
       batch: LakeBatch,
     ) => Effect.Effect<StagedBatch, LakeIOError | LakeDiskFull | LakeRowsUnwritable>
@@ -483,11 +470,6 @@ export class Lake extends Context.Service<
    * is a lake of its own, never a memoized one).
    */
   static readonly layerTest: Layer.Layer<Lake> = Layer.fresh(
-    Layer.unwrap(
-      Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "lake-test-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
-      ).pipe(Effect.map((dir) => Lake.layerAt(dir))),
-    ),
+    Layer.unwrap(scopedTempDir("lake-test-").pipe(Effect.map((dir) => Lake.layerAt(dir)))),
   )
 }

@@ -1,12 +1,14 @@
-// The lake's public face: the Lake service and its errors, the table schemas, and the few readers other
-// packages need. Internal modules (the checksummed log, locks, compaction's steps, Parquet decoding) stay inside.
-export { type BatchCounts, type CommitEntry, CommitLog, type CommittedFile } from "./CommitLog.ts"
-export { CommitLogTail, type TailedEntry } from "./CommitLogTail.ts"
+// The lake's public face: the Lake service (commits, tailing, changed days, compaction) and its errors, the
+// path layout, the table schemas, and the few readers other packages need. Internal modules (the checksummed
+// log, the commit-log reader, locks, compaction's plan/merge/swap, Parquet decoding) stay inside; the lake's
+// own specs import them directly.
+
+export type { BatchCounts, CommitEntry, CommittedFile } from "./CommitLog.ts"
+export type { CommitLogTail, TailedEntry } from "./CommitLogTail.ts"
+export type { ChangedDays, CommitProgress } from "./changedDays.ts"
 export {
-  type CompactionPoint,
   type CompactionReport,
   type CompactOptions,
-  compactLake,
   DEFAULT_OPEN_DAY_MIN_FILES,
   DEFAULT_TARGET_ROWS,
 } from "./compaction.ts"
@@ -27,7 +29,7 @@ export {
   LakeRowsUnwritable,
   lakeError,
 } from "./LakeError.ts"
-export { lakeLayout } from "./layout.ts"
+export { type CommitLogFile, lakeLayout } from "./layout.ts"
 export { encodeParquet } from "./parquetFile.ts"
 export { type Row, silverRowsOf } from "./silverRows.ts"
 export { withTablesReadLocked } from "./TableLock.ts"

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
 import type { WriteFn } from "@shop/fsio"
 import { ChecksummedLog } from "./ChecksummedLog.ts"
@@ -50,18 +50,11 @@ export const entriesInEffect = (root: string, entries: ReadonlyArray<CompactionE
   }))
 }
 
-/** Every source partition's commit log under `_lake/commits/`, read fresh (read-only). */
-export const readCommitLogs = (root: string): Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> => {
-  const commits = lakeLayout.commitsDir(root)
-  if (!existsSync(commits)) return []
-  const out: Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> = []
-  for (const topic of readdirSync(commits)) {
-    for (const f of readdirSync(join(commits, topic)).filter((f) => f.endsWith(".log"))) {
-      out.push({ source: `${topic}-${f.slice(0, -4)}`, entries: new CommitLog(join(commits, topic, f), true).all })
-    }
-  }
-  return out
-}
+/** Every source partition's commit log, read fresh (read-only). */
+export const readCommitLogs = (root: string): Array<{ source: string; entries: ReadonlyArray<CommitEntry> }> =>
+  lakeLayout
+    .commitLogs(root)
+    .map(({ topic, partition, path }) => ({ source: `${topic}-${partition}`, entries: new CommitLog(path, true).all }))
 
 /**
  * The files of a table: every committed micro-batch file, minus what compactions in effect replaced, plus

@@ -3,8 +3,10 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { Effect, Logger } from "effect"
-import { compactLake, Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
+import { collectLogs } from "@shop/runtime"
+import { Effect } from "effect"
+import { compactLake } from "../src/compaction.ts"
+import { Lake, type LakeBatch, type TableSchema } from "../src/index.ts"
 import { compactLockPath, swapLockPath, tryLock } from "../src/TableLock.ts"
 import { col } from "../src/TableSchema.ts"
 import { compactionLogPath } from "../src/tableView.ts"
@@ -206,12 +208,11 @@ describe("compaction (lake)", () => {
     const busy = tryLock(compactLockPath(dir, Orders.name), "exclusive")!
     const lines: Array<string> = []
     const report = await Effect.runPromise(
-      compactLake(dir, { tables: [Orders], day: DAY }).pipe(
-        Effect.provide(Logger.layer([Logger.make((o) => void lines.push(String(o.message)))])),
-      ),
+      compactLake(dir, { tables: [Orders], day: DAY }).pipe(Effect.provide(collectLogs(lines))),
     )
     busy.release()
     expect(report.days).toEqual([])
-    expect(lines.join("\n")).toContain("another compaction is running")
+    // Effect.log with the component annotation: "[compact] ..." in the programs' plain log.
+    expect(lines).toEqual([`[compact] ${Orders.name}: another compaction is running, skipped`])
   })
 })

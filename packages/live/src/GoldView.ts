@@ -54,7 +54,7 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
     })
   const refreshGold = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const rollup = join(root, "gold", "realtime", "minute_rollup.parquet")
+    const rollup = join(lakeLayout.goldRealtimeDir(root), "minute_rollup.parquet")
     if (changed(rollup)) {
       const rows = yield* readStable(rollup, goldMinutesSql(rollup, floorMinute(now) - 70 * MINUTE, now))
       gold.minutes = new Map(

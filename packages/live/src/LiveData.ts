@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { CommitLogTail } from "@shop/lake"
+import { Lake } from "@shop/lake"
 import { DEFAULT_CATALOG, Warehouse, type WarehouseError } from "@shop/warehouse"
 import { Clock, Context, Effect, Layer, Schedule } from "effect"
 import { foldCommits, type IngestCounters, num } from "./foldCommits.ts"
@@ -37,7 +37,7 @@ export class LiveData extends Context.Service<
     readonly subscribe: (listener: () => void) => () => void
   }
 >()("@shop/live/LiveData") {
-  static readonly layer = (options: LiveOptions): Layer.Layer<LiveData, WarehouseError, Warehouse> =>
+  static readonly layer = (options: LiveOptions): Layer.Layer<LiveData, WarehouseError, Warehouse | Lake> =>
     Layer.effect(LiveData, makeLiveData(options))
 }
 
@@ -54,7 +54,7 @@ const makeLiveData = (options: LiveOptions) =>
     const state = new LiveState(
       Number.isFinite(recordFrom) ? floorMinute(recordFrom + 5 * MINUTE) + MINUTE : Number.NEGATIVE_INFINITY,
     )
-    const tail = new CommitLogTail(root)
+    const tail = yield* (yield* Lake).tail
     const listeners = new Set<() => void>()
     const catalog = new Map<string, { name: string; category: string }>()
     for (const r of yield* wh.query(catalogSql(options.catalog ?? DEFAULT_CATALOG))) {

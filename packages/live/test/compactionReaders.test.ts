@@ -10,13 +10,21 @@ import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
-import { ALL_TABLES, CommitLogTail, compactLake, Lake } from "@shop/lake"
+import { ALL_TABLES, type CompactOptions, Lake } from "@shop/lake"
 import { DEFAULT_CATALOG, makeRealtimeRollups, refreshRealtime, sqlString, Warehouse } from "@shop/warehouse"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { caughtUp } from "../../lake/test/lakeSnapshot.ts"
 import { LiveData } from "../src/index.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
+
+const committedBatches = (dir: string) =>
+  Effect.runSync(Lake.use((lake) => lake.tail).pipe(Effect.provide(Lake.layerAt(dir)))).poll().length
+
+/** Compaction as the gold loop runs it: through the Lake service. */
+const compactAt = (dir: string, options: CompactOptions) =>
+  Lake.use((lake) => lake.compact(options)).pipe(Effect.provide(Lake.layerAt(dir)))
 
 const dir = mkdtempSync(join(tmpdir(), "live-compaction-"))
 const scopes: Array<Scope.Closeable> = []
@@ -90,7 +98,7 @@ test("live data and right-now rollups read exactly the committed rows while comp
   const ctx = await Effect.runPromise(
     Layer.buildWithScope(
       LiveData.layer({ root: dir, bootstrapMinutes: 70, pollMs: 20, log: (l) => problems.push(l.slice(0, 300)) }).pipe(
-        Layer.provide(Warehouse.layer),
+        Layer.provide(Layer.merge(Warehouse.layer, Lake.layerAt(dir))),
       ),
       scope,
     ),
@@ -99,9 +107,10 @@ test("live data and right-now rollups read exactly the committed rows while comp
   // The gold loop's right-now rollups, refreshed as fast as they go (they also rewrite the file live data reads).
   const rollupsDb = await Effect.runPromise(Layer.buildWithScope(Warehouse.layer, scope))
   const rollups = await Effect.runPromise(
-    makeRealtimeRollups(dir, DEFAULT_CATALOG).pipe(
+    makeRealtimeRollups(DEFAULT_CATALOG).pipe(
       Effect.map((r) => ({ refresh: (now: number) => r.refresh(now).pipe(Effect.provide(rollupsDb)) })),
       Effect.provide(rollupsDb),
+      Effect.provide(Lake.layerAt(dir)),
     ),
   )
   let producing = true
@@ -130,7 +139,7 @@ test("live data and right-now rollups read exactly the committed rows while comp
         await Bun.sleep(50)
       }
       const report = await Effect.runPromise(
-        compactLake(dir, { tables: ALL_TABLES, targetRows: 100_000, openDayMinFiles: 2, lockTimeoutMs: 30_000 }),
+        compactAt(dir, { tables: ALL_TABLES, targetRows: 100_000, openDayMinFiles: 2, lockTimeoutMs: 30_000 }),
       )
       swaps += report.days.filter((d) => d.skipped === undefined && d.filesBefore > 0).length
       await Bun.sleep(150) // (compaction runs on this thread: let the readers read meanwhile)
@@ -138,18 +147,15 @@ test("live data and right-now rollups read exactly the committed rows while comp
     // Compaction goes on while the processor catches up with everything produced.
     const ends = await run(Broker.use((b) => b.endOffsets(TOPIC_RAW)))
     for (;;) {
-      const committed = await Effect.runPromise(
-        Lake.use((l) => l.committedOffsets(TOPIC_RAW)).pipe(Effect.provide(Lake.layerAt(dir))),
-      )
-      if (ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset)) break
+      if (await caughtUp(dir, ends)) break
       if (writer.exitCode !== null) throw new Error(`writer died: ${await new Response(writer.stderr).text()}`)
-      const report = await Effect.runPromise(compactLake(dir, { tables: ALL_TABLES, openDayMinFiles: 2 }))
+      const report = await Effect.runPromise(compactAt(dir, { tables: ALL_TABLES, openDayMinFiles: 2 }))
       swaps += report.days.filter((d) => d.skipped === undefined && d.filesBefore > 0).length
     }
     // Every committed batch folded by both readers, then one last compaction swap under them.
-    const commits = new CommitLogTail(dir).poll().length
+    const commits = committedBatches(dir)
     for (let i = 0; i < 600 && live.snapshot().health.ingest.commits < commits; i++) await Bun.sleep(25)
-    await Effect.runPromise(compactLake(dir, { tables: ALL_TABLES, openDayMinFiles: 2 }))
+    await Effect.runPromise(compactAt(dir, { tables: ALL_TABLES, openDayMinFiles: 2 }))
   } finally {
     producing = false
     await rollupLoop

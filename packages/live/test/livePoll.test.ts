@@ -83,9 +83,9 @@ test("live poll on the TestClock: a commit reaches the page within one 100 ms po
     expect(heard).toBe(4)
   }).pipe(
     Effect.provide(
-      Layer.mergeAll(
-        LiveData.layer({ root: dir, pollMs: 100, log: () => {} }).pipe(Layer.provide(warehouse)),
-        Lake.layerAt(dir),
+      LiveData.layer({ root: dir, pollMs: 100, log: () => {} }).pipe(
+        Layer.provide(warehouse),
+        Layer.provideMerge(Lake.layerAt(dir)),
       ),
     ),
     Effect.provide(TestClock.layer()),

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import {
   type BatchCounts,
-  CommitLogTail,
+  type CommitLogTail,
   LakeIOError,
   readCommitLogs,
   SILVER_BY_EVENT_TYPE,
@@ -50,15 +50,14 @@ export class LakeTotals {
  * is the whole of Silver until this process publishes its own batch.
  */
 export class SilverIds {
-  private readonly tail: CommitLogTail
   readonly totals = new LakeTotals()
 
   constructor(
     private readonly root: string,
+    /** The lake's commit logs, followed from here (`Lake.tail`). */
+    private readonly tail: CommitLogTail,
     private readonly dedup: Deduplicator,
-  ) {
-    this.tail = new CommitLogTail(root)
-  }
+  ) {}
 
   /** Loads the ids of these event dates from every committed Silver file (read-locked against compaction's swap). */
   load(dates: ReadonlyArray<string>) {

@@ -75,7 +75,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
       Effect.sync(() => new Deduplicator({ spillDir })),
       (d) => Effect.sync(() => d.close()),
     )
-    const silverIds = new SilverIds(lake.root, dedup)
+    const silverIds = new SilverIds(lake.root, yield* lake.tail, dedup)
     const outbox = new DlqOutbox(lake.root, TOPIC_RAW)
     /** Per owned partition: source offsets whose DLQ record a crashed run already put on events.dlq. */
     const dlqDone = new Map<number, Set<number>>()

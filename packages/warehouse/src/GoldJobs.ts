@@ -1,9 +1,9 @@
 import { mkdirSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { publishFile, writeFileDurably } from "@shop/fsio"
-import { ALL_TABLES, lakeError, lakeLayout, withTablesReadLocked } from "@shop/lake"
+import { ALL_TABLES, Lake, lakeError, lakeLayout, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
-import { changedDays, type GoldProgress, readProgress } from "./changedDays.ts"
+import { type GoldProgress, readProgress } from "./goldProgress.ts"
 import { allEventsViewSql, GOLD_FACTS } from "./goldSql.ts"
 import { minuteRollupSql, topProductsSql } from "./realtimeSql.ts"
 import { silverViewsSql, sqlString } from "./silverViews.ts"
@@ -81,52 +81,57 @@ export interface DailyRefresh {
  * sessions crossing midnight included), writing `gold/<fact>/event_date=<day>/data.parquet` by rename, so a
  * reader sees the old or the new file. Recomputing whole days makes a rerun change nothing.
  */
-export const refreshDailyFacts = (root: string, options: { catalog?: string; all?: boolean } = {}) =>
-  readingLake(
-    root,
-    Effect.gen(function* () {
-      const wh = yield* Warehouse
-      const gold = join(root, "gold")
-      const progressPath = join(gold, "_progress.json")
-      const previous: GoldProgress = options.all === true ? {} : readProgress(progressPath)
-      const { days, next } = changedDays(root, previous)
-      const written: Record<string, number> = {}
-      if (options.all === true) {
-        // Every day Silver holds, also files that no commit log names (a restored or scaled-up lake).
-        yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-        for (const row of yield* wh.query(
-          "select distinct strftime(event_date, '%Y-%m-%d') as d from all_events where event_date is not null",
-        ))
-          days.add(row.d as string)
-      }
-      if (days.size > 0) {
-        yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
-        const changed = [...days].sort()
-        for (const fact of GOLD_FACTS) {
-          const affected = (yield* wh.query(
-            `select strftime(d, '%Y-%m-%d') as d from (${fact.affected(changed)}) order by 1`,
-          )).map((r) => r.d as string)
-          if (affected.length === 0) continue
-          yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
-          for (const day of affected) {
-            const file = lakeLayout.goldFactFile(root, fact.name, day)
-            const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
-            if (rows[0]!.n === 0) {
-              rmSync(file, { force: true })
-              continue
-            }
-            yield* writeParquet(
-              `select * exclude (event_date) from fact where event_date = DATE '${day}' order by all`,
-              file,
-            )
-          }
-          written[fact.name] = affected.length
+export const refreshDailyFacts = (options: { catalog?: string; all?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const lake = yield* Lake
+    const root = lake.root
+    return yield* readingLake(
+      root,
+      Effect.gen(function* () {
+        const wh = yield* Warehouse
+        const gold = lakeLayout.goldDir(root)
+        const progressPath = join(gold, "_progress.json")
+        const previous: GoldProgress = options.all === true ? {} : readProgress(progressPath)
+        const { days: since, next } = yield* lake.changedDays(previous)
+        const days = new Set(since)
+        const written: Record<string, number> = {}
+        if (options.all === true) {
+          // Every day Silver holds, also files that no commit log names (a restored or scaled-up lake).
+          yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+          for (const row of yield* wh.query(
+            "select distinct strftime(event_date, '%Y-%m-%d') as d from all_events where event_date is not null",
+          ))
+            days.add(row.d as string)
         }
-      }
-      yield* goldIO(`writing ${progressPath}`, gold, () => {
-        mkdirSync(gold, { recursive: true })
-        writeFileDurably(progressPath, JSON.stringify(next), { temp: `${progressPath}.tmp` })
-      })
-      return { changedDays: [...days].sort(), written } satisfies DailyRefresh
-    }),
-  )
+        if (days.size > 0) {
+          yield* defineViews(root, options.catalog ?? DEFAULT_CATALOG)
+          const changed = [...days].sort()
+          for (const fact of GOLD_FACTS) {
+            const affected = (yield* wh.query(
+              `select strftime(d, '%Y-%m-%d') as d from (${fact.affected(changed)}) order by 1`,
+            )).map((r) => r.d as string)
+            if (affected.length === 0) continue
+            yield* wh.exec(`create or replace temp table fact as ${fact.sql(affected)}`)
+            for (const day of affected) {
+              const file = lakeLayout.goldFactFile(root, fact.name, day)
+              const rows = yield* wh.query(`select count(*)::INTEGER as n from fact where event_date = DATE '${day}'`)
+              if (rows[0]!.n === 0) {
+                rmSync(file, { force: true })
+                continue
+              }
+              yield* writeParquet(
+                `select * exclude (event_date) from fact where event_date = DATE '${day}' order by all`,
+                file,
+              )
+            }
+            written[fact.name] = affected.length
+          }
+        }
+        yield* goldIO(`writing ${progressPath}`, gold, () => {
+          mkdirSync(gold, { recursive: true })
+          writeFileDurably(progressPath, JSON.stringify(next), { temp: `${progressPath}.tmp` })
+        })
+        return { changedDays: [...days].sort(), written } satisfies DailyRefresh
+      }),
+    )
+  })

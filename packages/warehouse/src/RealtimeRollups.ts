@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
-import { CommitLogTail, filesNowHolding, lakeLayout, type TailedEntry, withTablesReadLocked } from "@shop/lake"
+import { filesNowHolding, Lake, lakeLayout, type TailedEntry, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { writeParquet } from "./GoldJobs.ts"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
@@ -37,10 +37,12 @@ type Source = (table: string) => string | undefined
  * Start-up reads Silver once, limited to the offsets committed at that moment, then follows the logs from there:
  * no batch is counted twice and none is missed, and files merged by compaction are read by their offsets.
  */
-export const makeRealtimeRollups = (root: string, catalog: string) =>
+export const makeRealtimeRollups = (catalog: string) =>
   Effect.gen(function* () {
     const wh = yield* Warehouse
-    const tail = new CommitLogTail(root)
+    const lake = yield* Lake
+    const root = lake.root
+    const tail = yield* lake.tail
     let started = false
 
     yield* wh.exec(`

@@ -72,17 +72,12 @@ export const dailyEvery = <E, R, E2 extends { readonly message: string }, R2>(
  * changed days every `intervalMs` (logging the days it recomputed), and compaction of the lake's small files
  * every `compactEveryMs`. Compaction changes no number, so it makes no day "changed".
  */
-export const goldLoop = (
-  root: string,
-  intervalMs: number,
-  compactEveryMs = COMPACT_EVERY_MS,
-  realtimeMs = REALTIME_EVERY_MS,
-) =>
+export const goldLoop = (intervalMs: number, compactEveryMs = COMPACT_EVERY_MS, realtimeMs = REALTIME_EVERY_MS) =>
   Effect.gen(function* () {
-    const realtime = Effect.flatMap(makeRealtimeRollups(root, DEFAULT_CATALOG), (rollups) =>
-      realtimeEvery(rollups.refresh, realtimeMs),
-    ).pipe(Effect.provide(Warehouse.layer))
-    yield* Effect.forkScoped(realtime)
     const lake = yield* Lake
-    return yield* dailyEvery(refreshDailyFacts(root), lake.compact({ tables: ALL_TABLES }), intervalMs, compactEveryMs)
+    const realtime = Effect.flatMap(makeRealtimeRollups(DEFAULT_CATALOG), (rollups) =>
+      realtimeEvery(rollups.refresh, realtimeMs),
+    ).pipe(Effect.provide(Warehouse.layer), Effect.provideService(Lake, lake))
+    yield* Effect.forkScoped(realtime)
+    return yield* dailyEvery(refreshDailyFacts(), lake.compact({ tables: ALL_TABLES }), intervalMs, compactEveryMs)
   }).pipe(Effect.scoped)

@@ -1,6 +1,6 @@
-export * from "./changedDays.ts"
 export * from "./GoldJobs.ts"
 export * from "./goldLoop.ts"
+export * from "./goldProgress.ts"
 export * from "./goldSql.ts"
 export * from "./lakeViews.ts"
 export * from "./RealtimeRollups.ts"

@@ -9,8 +9,8 @@ import { emptyStats, type GeneratedRecord, makeEventStream, sumValid } from "@sh
 import { ALL_TABLES, Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
+import { fileCounts, globOf, goldFingerprint, lakeFingerprint } from "../../lake/test/lakeSnapshot.ts"
 import { refreshDailyFacts, Warehouse } from "../src/index.ts"
-import { fileCounts, globOf, goldFingerprint, lakeFingerprint } from "./lakeSnapshot.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
@@ -30,7 +30,9 @@ const produceAndProcess = (records: ReadonlyArray<Pick<GeneratedRecord, "key" | 
     }).pipe(Effect.provide(pipeline())),
   )
 const refresh = (all = false) =>
-  Effect.runPromise(refreshDailyFacts(dir, { all }).pipe(Effect.provide(Warehouse.layer), Effect.scoped))
+  Effect.runPromise(
+    refreshDailyFacts({ all }).pipe(Effect.provide(Layer.merge(Warehouse.layer, Lake.layerAt(dir))), Effect.scoped),
+  )
 const lake = <A, E>(f: (l: Lake["Service"]) => Effect.Effect<A, E>) =>
   Effect.runPromise(Lake.use(f).pipe(Effect.provide(Lake.layerAt(dir))) as Effect.Effect<A, E>)
 

@@ -26,7 +26,10 @@ const produceAndProcess = (records: ReadonlyArray<Pick<GeneratedRecord, "key" | 
       yield* runStreamProcessor({ availableNow: true })
     }).pipe(Effect.provide(pipeline)),
   )
-const refresh = () => Effect.runPromise(refreshDailyFacts(dir).pipe(Effect.provide(Warehouse.layer), Effect.scoped))
+const refresh = () =>
+  Effect.runPromise(
+    refreshDailyFacts().pipe(Effect.provide(Layer.merge(Warehouse.layer, Lake.layerAt(dir))), Effect.scoped),
+  )
 const query = (sql: string) =>
   Effect.runPromise(
     Effect.gen(function* () {

@@ -5,13 +5,17 @@ import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { type GeneratedRecord, makeEventStream } from "@shop/generator"
-import { ALL_TABLES, compactLake, Lake } from "@shop/lake"
+import { ALL_TABLES, type CompactOptions, Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
 import { DEFAULT_CATALOG, makeRealtimeRollups, refreshRealtime, sqlString, Warehouse } from "../src/index.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
+
+/** Compaction as the gold loop runs it: through the Lake service. */
+const compactAt = (dir: string, options: CompactOptions) =>
+  Lake.use((lake) => lake.compact(options)).pipe(Effect.provide(Lake.layerAt(dir)))
 
 const dir = mkdtempSync(join(tmpdir(), "realtime-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -53,7 +57,7 @@ describe("right-now rollups kept incrementally", () => {
     const program = Effect.gen(function* () {
       // Start-up: what is committed now is read from Silver.
       yield* processRecords(events.slice(0, half))
-      const rollups = yield* makeRealtimeRollups(dir, DEFAULT_CATALOG)
+      const rollups = yield* makeRealtimeRollups(DEFAULT_CATALOG)
       const firstNow = events[half - 1]!.timestamp + 1_000
       yield* rollups.refresh(firstNow)
       const incrementalFirst = yield* readRollups
@@ -62,7 +66,7 @@ describe("right-now rollups kept incrementally", () => {
 
       // New batches from the commit logs; some of their files merged away by compaction before being read.
       yield* processRecords(events.slice(half, half + Math.floor(half / 2)))
-      yield* compactLake(dir, { tables: ALL_TABLES, openDayMinFiles: 2, targetRows: 1_000 })
+      yield* compactAt(dir, { tables: ALL_TABLES, openDayMinFiles: 2, targetRows: 1_000 })
       yield* processRecords(events.slice(half + Math.floor(half / 2)))
       const now = END + 30_000
       yield* rollups.refresh(now)
@@ -71,7 +75,7 @@ describe("right-now rollups kept incrementally", () => {
       const full = yield* readRollups
       expect(incremental).toEqual(full)
       return full
-    }).pipe(Effect.provide(Warehouse.layer), Effect.scoped)
+    }).pipe(Effect.provide(Layer.merge(Warehouse.layer, Lake.layerAt(dir))), Effect.scoped)
     const full = await Effect.runPromise(program)
     const totals = { events: 0, orders: 0 }
     for (const m of full.minutes) {

@@ -2,7 +2,17 @@
 import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
-import { ALL_TABLES } from "@shop/lake"
+import { TOPIC_RAW } from "@shop/contract"
+import { Effect } from "effect"
+import { ALL_TABLES, Lake } from "../src/index.ts"
+
+/** Whether the lake under `root` has committed events.raw up to `ends` (the broker's end offsets). */
+export const caughtUp = async (root: string, ends: ReadonlyArray<{ partition: number; offset: number }>) => {
+  const committed = await Effect.runPromise(
+    Lake.use((l) => l.committedOffsets(TOPIC_RAW)).pipe(Effect.provide(Lake.layerAt(root))),
+  )
+  return ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset)
+}
 
 export type Fingerprint = Record<string, Record<string, unknown>>
 

@@ -5,9 +5,10 @@ import { join } from "node:path"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { emptyStats, makeEventStream } from "@shop/generator"
-import { ALL_TABLES, type CompactionPoint, compactLake, Lake } from "@shop/lake"
 import { runStreamProcessor } from "@shop/stream"
 import { Effect, Layer } from "effect"
+import { type CompactionPoint, compactLake } from "../src/compaction.ts"
+import { ALL_TABLES, Lake } from "../src/index.ts"
 import { fileCounts, lakeFingerprint } from "./lakeSnapshot.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).

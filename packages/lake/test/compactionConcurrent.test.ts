@@ -6,9 +6,10 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { Broker, ensureDefaultTopics, layerEmbeddedAt } from "@shop/broker"
 import { TOPIC_RAW } from "@shop/contract"
 import { emptyStats, type GeneratedRecord, makeEventStream, sumDlq, sumValid } from "@shop/generator"
-import { ALL_TABLES, compactLake, Lake } from "@shop/lake"
 import { Effect } from "effect"
-import { globOf } from "./lakeSnapshot.ts"
+import { compactLake } from "../src/compaction.ts"
+import { ALL_TABLES } from "../src/index.ts"
+import { caughtUp, globOf } from "./lakeSnapshot.ts"
 
 // bun reads no default timeout from bunfig.toml and a preload sets it for one file only (bun #7789).
 setDefaultTimeout(120_000)
@@ -86,10 +87,7 @@ test("compaction while the stream processor writes (another process) and glob re
     // Let the processor catch up with everything produced.
     const ends = await run(Broker.use((b) => b.endOffsets(TOPIC_RAW)))
     for (;;) {
-      const committed = await Effect.runPromise(
-        Lake.use((l) => l.committedOffsets(TOPIC_RAW)).pipe(Effect.provide(Lake.layerAt(dir))),
-      )
-      if (ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset)) break
+      if (await caughtUp(dir, ends)) break
       if (writer.exitCode !== null) throw new Error(`writer died: ${await new Response(writer.stderr).text()}`)
       await Bun.sleep(100)
     }
