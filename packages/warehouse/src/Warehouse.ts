@@ -24,13 +24,36 @@ export class Warehouse extends Context.Service<
   static readonly layer: Layer.Layer<Warehouse> = Layer.effect(
     Warehouse,
     Effect.gen(function* () {
-      const connection = yield* Effect.acquireRelease(
-        Effect.promise(async () => (await DuckDBInstance.create(":memory:")).connect()),
-        (c) => Effect.sync(() => c.closeSync()),
+      // Statements still running: a fiber interrupted by Ctrl-C leaves its statement on DuckDB's own threads.
+      const running = new Set<Promise<unknown>>()
+      const { connection } = yield* Effect.acquireRelease(
+        Effect.promise(async () => {
+          const instance = await DuckDBInstance.create(":memory:")
+          return { instance, connection: await instance.connect() }
+        }),
+        // Closing under a running statement crashed Bun at exit (a segfault after Ctrl-C in a first-run spec) or
+        // kept the process alive: interrupt it, let it settle (5 s at most), then close.
+        ({ instance, connection }) =>
+          Effect.promise(async () => {
+            if (running.size > 0) {
+              connection.interrupt()
+              await Promise.race([Promise.allSettled([...running]), Bun.sleep(5_000)])
+            }
+            connection.closeSync()
+            instance.closeSync()
+          }),
       )
       const attempt = <A>(sql: string, f: () => Promise<A>) =>
         Effect.tryPromise({
-          try: f,
+          try: () => {
+            const p = f()
+            running.add(p)
+            p.then(
+              () => running.delete(p),
+              () => running.delete(p),
+            )
+            return p
+          },
           catch: (cause) =>
             new WarehouseError({ message: cause instanceof Error ? cause.message : String(cause), sql }),
         })
