@@ -101,6 +101,8 @@ export const silverRowsOf = (
           session_id: e.session_id,
           user_id: e.user_id,
           anonymous_id: e.anonymous_id,
+          is_bot: verdicts.bot_reason !== null,
+          trusted: verdicts.trusted,
         })),
         itemTable: "order_item",
       }

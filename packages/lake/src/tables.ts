@@ -131,6 +131,9 @@ export const SilverOrderItem: TableSchema = {
     col("session_id", "string"),
     col("user_id", "string", true),
     col("anonymous_id", "string"),
+    // The order's verdicts, so revenue by line needs no join (contract "Bots", "Trusted orders").
+    col("is_bot", "bool"),
+    col("trusted", "bool"),
   ],
 }
 export const SilverReturnItem: TableSchema = {
