@@ -10,12 +10,48 @@ const SOCIAL_MEDIA = new Set(["social", "social-media", "social_media", "social-
 const SEARCH_MEDIA = new Set(["organic", "cpc", "ppc", "paidsearch", "paid_search", "paid-search", "sem"])
 
 /** Hosts by their registrable name's first label (google.com, google.de... are all `google`). */
-const SEARCH_SITES = new Set(["google", "bing", "duckduckgo", "yandex", "baidu", "ecosia", "startpage", "qwant", "naver", "seznam", "search"])
-const SOCIAL_SITES = new Set([
-  "facebook", "instagram", "t", "twitter", "x", "linkedin", "lnkd", "pinterest", "reddit", "tiktok", "youtube",
-  "threads", "snapchat", "tumblr", "vk", "weibo", "mastodon", "bsky", "whatsapp", "telegram",
+const SEARCH_SITES = new Set([
+  "google",
+  "bing",
+  "duckduckgo",
+  "yandex",
+  "baidu",
+  "ecosia",
+  "startpage",
+  "qwant",
+  "naver",
+  "seznam",
+  "search",
 ])
-const WEBMAIL_HOSTS = new Set(["mail.google.com", "outlook.live.com", "outlook.office.com", "mail.yahoo.com", "mail.proton.me"])
+const SOCIAL_SITES = new Set([
+  "facebook",
+  "instagram",
+  "t",
+  "twitter",
+  "x",
+  "linkedin",
+  "lnkd",
+  "pinterest",
+  "reddit",
+  "tiktok",
+  "youtube",
+  "threads",
+  "snapchat",
+  "tumblr",
+  "vk",
+  "weibo",
+  "mastodon",
+  "bsky",
+  "whatsapp",
+  "telegram",
+])
+const WEBMAIL_HOSTS = new Set([
+  "mail.google.com",
+  "outlook.live.com",
+  "outlook.office.com",
+  "mail.yahoo.com",
+  "mail.proton.me",
+])
 
 /** The label that names a site: `www.google.co.uk` -> `google`, `l.instagram.com` -> `instagram`, `t.co` -> `t`. */
 const siteLabel = (host: string): string => {

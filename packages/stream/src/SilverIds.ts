@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { rateKey } from "@shop/contract"
 import {
   type BatchCounts,
   CommitLogTail,
@@ -9,7 +10,6 @@ import {
   tableView,
   withTablesReadLocked,
 } from "@shop/lake"
-import { rateKey } from "@shop/contract"
 import { Effect } from "effect"
 import { parquetReadObjects } from "hyparquet"
 import type { Deduplicator } from "./Deduplicator.ts"
