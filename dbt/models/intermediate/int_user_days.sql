@@ -12,6 +12,5 @@ select
     max(ingested_at) as _ingested_at
 from {{ ref('stg_events') }}
 -- Bot events make no active user (contract: Bots).
-where not is_bot
-{% if is_incremental() %} and event_date in {{ changed_days() }} {% endif %}
+{% if is_incremental() %} where event_date in {{ changed_days() }} and not is_bot {% else %} where not is_bot {% endif %}
 group by event_date, user_key, session_id
