@@ -28,5 +28,7 @@ select
     arg_max(user_id, (event_ts, event_id)) filter (where user_id is not null) as user_id,
     max(ingested_at) as _ingested_at
 from {{ events }}
+-- Bot events are in no session (contract: Bots).
+where not is_bot
 group by session_id
 {%- endmacro %}

@@ -159,6 +159,8 @@ const command = Command.make(
                 badRate: 0.005,
                 dupRate: 0.005,
                 lateRate: 0.005,
+                // 2% of sessions are bots, so the live page's bots figure has something to show.
+                botRate: 0.02,
                 backfillDays: historyDays,
                 catalog: loadCatalog(),
                 onBackfillProgress: (fraction, s) =>

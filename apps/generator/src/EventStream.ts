@@ -1,3 +1,4 @@
+import { walkBotSession } from "./botSessions.ts"
 import { loadCatalog, type Sku } from "./catalog.ts"
 import { EventHeap, type Scheduled } from "./eventHeap.ts"
 import { FAULTS, type Fault, injectFault } from "./faults.ts"
@@ -25,6 +26,8 @@ export interface EventStreamOptions {
   readonly badRate?: number
   readonly dupRate?: number
   readonly lateRate?: number
+  /** Share of sessions that are bots (crawlers and a fast script; default 0: none, and the same events as before). */
+  readonly botRate?: number
   /**
    * Simulate silently until this virtual time, so the first record comes from a shop already in full swing
    * (sessions last minutes; without it a live run starts with nothing but landing pages).
@@ -109,7 +112,13 @@ export function* makeEventStream(
     }
   }
 
+  const botRate = options.botRate ?? 0
   const startSession = (at: number) => {
+    // Drawn only when bots are asked for, so a run without them is the same as before for a seed.
+    if (botRate > 0 && random.chance(botRate)) {
+      schedule(walkBotSession(random, catalog, at, `sess-${random.uuid()}`))
+      return
+    }
     const visitor = visitors.next()
     schedule(walkSession(random, catalog, categories, at, `sess-${random.uuid()}`, visitor))
   }

@@ -73,6 +73,16 @@ const command = Command.make(
     badRate: rate("bad-rate", "contract violations (every DLQ kind)"),
     dupRate: rate("dup-rate", "redeliveries of an earlier event"),
     lateRate: rate("late-rate", "late deliveries (minutes to days after the event)"),
+    botRate: Flag.Finite("bot-rate").pipe(
+      Flag.withDescription(
+        "Fraction of sessions that are bots: crawler user agents, and scripts too fast for a person (0..1)",
+      ),
+      Flag.withDefault(0),
+      Flag.filter(
+        (r) => r >= 0 && r <= 1,
+        (r) => `--bot-rate must be between 0 and 1, got ${r}`,
+      ),
+    ),
     out: Flag.String("out").pipe(
       Flag.withDescription("Write JSON lines to this file (- for stdout) instead of producing to the broker"),
       Flag.optional,
@@ -107,6 +117,7 @@ const command = Command.make(
         badRate: flags.badRate,
         dupRate: flags.dupRate,
         lateRate: flags.lateRate,
+        botRate: flags.botRate,
         maxEvents: Option.getOrUndefined(flags.maxEvents),
         durationMs: Option.getOrUndefined(durationMs) ?? undefined,
         backfillDays: backfill,

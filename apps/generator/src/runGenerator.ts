@@ -11,6 +11,7 @@ export interface GeneratorOptions {
   readonly badRate: number
   readonly dupRate: number
   readonly lateRate: number
+  readonly botRate?: number
   /** Stop after this many records. */
   readonly maxEvents?: number | undefined
   /** Live: stop after this long (ms). */
@@ -69,6 +70,7 @@ export const runGenerator = (
       badRate: options.badRate,
       dupRate: options.dupRate,
       lateRate: options.lateRate,
+      botRate: options.botRate ?? 0,
       ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
     }
 

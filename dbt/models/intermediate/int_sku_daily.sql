@@ -7,16 +7,16 @@ views as (
     select event_date, sku, count(*) as product_views, count(distinct session_id) as view_sessions,
            max(ingested_at) as ingested_at
     from {{ ref('stg_page_view') }}
-    {{ days }}{{ " and" if is_incremental() else " where" }} page_type = 'product' and sku is not null
+    {{ days }}{{ " and" if is_incremental() else " where" }} page_type = 'product' and sku is not null and not is_bot
     group by all
 ),
 carts as (
     select event_date, sku, count(*) as cart_adds, sum(quantity) as cart_units, max(ingested_at) as ingested_at
-    from {{ ref('stg_add_to_cart') }} {{ days }} group by all
+    from {{ ref('stg_add_to_cart') }} {{ days }}{{ " and" if is_incremental() else " where" }} not is_bot group by all
 ),
 lines as (
     select event_date, sku, count(distinct order_id) as orders, sum(quantity) as units_sold, sum(line_total) as revenue
-    from {{ ref('stg_order_items') }} {{ days }} group by all
+    from {{ ref('stg_order_items') }} {{ days }}{{ " and" if is_incremental() else " where" }} counted group by all
 ),
 returned as (
     select event_date, sku, count(distinct order_id) as returns, sum(quantity) as returned_units

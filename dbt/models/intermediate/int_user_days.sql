@@ -11,5 +11,6 @@ select
     count(*)::BIGINT as events,
     max(ingested_at) as _ingested_at
 from {{ ref('stg_events') }}
-{% if is_incremental() %} where event_date in {{ changed_days() }} {% endif %}
+-- Bot events make no active user (contract: Bots).
+{% if is_incremental() %} where event_date in {{ changed_days() }} and not is_bot {% else %} where not is_bot {% endif %}
 group by event_date, user_key, session_id

@@ -13,14 +13,15 @@
 {% endif %}
 with
 orders as (
-    select * from {{ ref('stg_orders') }}
-    {% if is_incremental() %} where event_date in {{ date_list(days_sql) }} {% endif %}
+    -- Orders that count (contract: Bots, Trusted orders); the others stay in stg_orders and Silver.
+    select * from {{ ref('stg_orders') }} where counted
+    {% if is_incremental() %} and event_date in {{ date_list(days_sql) }} {% endif %}
 ),
 returns as (
     select order_id, count(*) as returns, sum(units) as returned_units, sum(refund_amount) as refund_amount,
            min(event_ts) as first_returned_at, max(ingested_at) as ingested_at
     from {{ ref('stg_returns') }}
-    where order_id in (select order_id from orders)
+    where counted and order_id in (select order_id from orders)
     group by order_id
 )
 select

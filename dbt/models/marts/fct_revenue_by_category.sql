@@ -8,4 +8,5 @@ select
     count(*)::BIGINT as order_lines
 from {{ ref('stg_order_items') }} i
 left join {{ ref('dim_sku') }} s on s.sku = i.sku
+where i.counted
 group by all

@@ -8,6 +8,7 @@ with o as (
 r as (
     select event_date, count(*) as returns, sum(refund_amount) as refunds
     from {{ ref('stg_returns') }}
+    where counted
     group by event_date
 )
 select

@@ -32,7 +32,7 @@ sessions as (
 orders as (
     select session_id, count(distinct order_id) as orders, sum(net_revenue) as revenue, max(ingested_at) as ingested_at
     from {{ ref('stg_orders') }}
-    where session_id in (select session_id from sessions)
+    where counted and session_id in (select session_id from sessions)
     group by session_id
 )
 select

@@ -3,9 +3,13 @@
  * except money, which is integer cents in fields named `*_cents` so nobody mistakes cents for dollars.
  * Derived: `event_id` in lower case (the dedup key: UUIDs are case-insensitive), `event_ts_ms` (epoch ms),
  * `event_date` (UTC date of `event_ts`). Optional context strings are `null` when absent.
+ * Enrichment (derived from the event alone): `browser`, `os`, `ua_device` and `ua_bot` from the user agent,
+ * `referrer_class` from referrer and utm; `keyed` is the collector's `ingest.keyed` (null when the record did
+ * not come through the collector).
  */
 import type { Device, PageType, PaymentMethod } from "./constants.ts"
 import type { Cents } from "./money.ts"
+import type { ReferrerClass } from "./referrerClass.ts"
 
 export interface EventBase {
   readonly event_id: string
@@ -21,6 +25,13 @@ export interface EventBase {
   readonly utm_source: string | null
   readonly utm_medium: string | null
   readonly utm_campaign: string | null
+  readonly browser: string | null
+  readonly os: string | null
+  readonly ua_device: string | null
+  /** The isbot pattern the user agent matched, or null. */
+  readonly ua_bot: string | null
+  readonly referrer_class: ReferrerClass
+  readonly keyed: boolean | null
 }
 
 export interface PageViewEvent extends EventBase {

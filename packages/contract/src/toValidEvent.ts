@@ -1,12 +1,30 @@
 import { toCents } from "./money.ts"
+import { referrerClass } from "./referrerClass.ts"
 import { parseRfc3339, utcDate } from "./timestamp.ts"
+import { userAgentInfo } from "./userAgent.ts"
 import type { EventBase, ValidEvent } from "./ValidEvent.ts"
 import type { WireEvent } from "./wireSchemas.ts"
 
-/** The typed Silver shape of a wire event that passed its schema. */
-export const toValidEvent = (e: WireEvent, eventTsMs?: number): ValidEvent => {
+/**
+ * `ingest.keyed` of the record as it came (the schema does not know the collector's field: it is read
+ * leniently, and anything but a boolean counts as absent).
+ */
+const keyedOf = (raw: Record<string, unknown> | undefined): boolean | null => {
+  const ingest = raw?.ingest
+  if (typeof ingest !== "object" || ingest === null) return null
+  const keyed = (ingest as Record<string, unknown>).keyed
+  return typeof keyed === "boolean" ? keyed : null
+}
+
+/** The typed Silver shape of a wire event that passed its schema (`raw`: the record's JSON, for `ingest`). */
+export const toValidEvent = (e: WireEvent, eventTsMs?: number, raw?: Record<string, unknown>): ValidEvent => {
   // The schema already checked event_ts, so the parse cannot fail here (given: the caller parsed it already).
   const ts = eventTsMs ?? (parseRfc3339(e.event_ts) as number)
+  const ua = e.context.user_agent ?? null
+  const referrer = e.context.referrer ?? null
+  const utmSource = e.context.utm_source ?? null
+  const utmMedium = e.context.utm_medium ?? null
+  const info = userAgentInfo(ua)
   const base: EventBase = {
     event_id: e.event_id.toLowerCase(),
     event_ts_ms: ts,
@@ -16,11 +34,17 @@ export const toValidEvent = (e: WireEvent, eventTsMs?: number): ValidEvent => {
     session_id: e.session_id,
     device: e.context.device,
     country: e.context.country,
-    user_agent: e.context.user_agent ?? null,
-    referrer: e.context.referrer ?? null,
-    utm_source: e.context.utm_source ?? null,
-    utm_medium: e.context.utm_medium ?? null,
+    user_agent: ua,
+    referrer,
+    utm_source: utmSource,
+    utm_medium: utmMedium,
     utm_campaign: e.context.utm_campaign ?? null,
+    browser: info.browser,
+    os: info.os,
+    ua_device: info.device,
+    ua_bot: info.botMatch,
+    referrer_class: referrerClass(referrer, utmSource, utmMedium),
+    keyed: keyedOf(raw ?? (e as unknown as Record<string, unknown>)),
   }
   switch (e.event_type) {
     case "page_view":

@@ -135,14 +135,14 @@ export const validate = (record: RawRecord, options: ValidateOptions = {}): Vali
   const fastTs = options.schemaOnly === true ? undefined : fastWireCheck(type as EventType, obj)
   let event: ValidEvent
   if (fastTs !== undefined) {
-    event = toValidEvent(obj as unknown as WireEvent, fastTs)
+    event = toValidEvent(obj as unknown as WireEvent, fastTs, obj)
   } else {
     const decoded = decoders[type as EventType](obj)
     if (Result.isFailure(decoded)) {
       const { path, message } = describeSchemaError(decoded.failure, obj)
       return reject("schema_violation", message, path)
     }
-    event = toValidEvent(decoded.success)
+    event = toValidEvent(decoded.success, undefined, obj)
   }
 
   const currency = options.currency ?? DEFAULT_CURRENCY

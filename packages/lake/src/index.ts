@@ -31,7 +31,7 @@ export {
 } from "./LakeError.ts"
 export { type CommitLogFile, lakeLayout } from "./layout.ts"
 export { encodeParquet } from "./parquetFile.ts"
-export { type Row, silverRowsOf } from "./silverRows.ts"
+export { type Row, silverRowsOf, type Verdicts } from "./silverRows.ts"
 export { withTablesReadLocked } from "./TableLock.ts"
 export type { Column, ColumnType, TableSchema } from "./TableSchema.ts"
 export * from "./tables.ts"

@@ -9,10 +9,18 @@ export interface Lineage {
 
 export type Row = Record<string, unknown>
 
+/** What the stream decides about an event beyond the event itself (the bot rule's state, the shop's trust rule). */
+export interface Verdicts {
+  readonly bot_reason: string | null
+  /** Order events: whether they count in revenue (docs/contract/events-v1.md, "Trusted orders"). */
+  readonly trusted: boolean
+}
+
 /** The Silver rows of one valid event: its own table's row, plus one row per order or return line. */
 export const silverRowsOf = (
   e: ValidEvent,
   lineage: Lineage,
+  verdicts: Verdicts = { bot_reason: e.ua_bot === null ? null : "user_agent", trusted: true },
 ): {
   readonly row: Row
   readonly items: ReadonlyArray<Row>
@@ -32,6 +40,12 @@ export const silverRowsOf = (
     utm_source: e.utm_source,
     utm_medium: e.utm_medium,
     utm_campaign: e.utm_campaign,
+    browser: e.browser,
+    os: e.os,
+    ua_device: e.ua_device,
+    referrer_class: e.referrer_class,
+    is_bot: verdicts.bot_reason !== null,
+    bot_reason: verdicts.bot_reason,
     ...lineage,
   }
   switch (e.event_type) {
@@ -72,6 +86,8 @@ export const silverRowsOf = (
           currency: e.currency,
           payment_method: e.payment_method,
           coupon: e.coupon,
+          keyed: e.keyed,
+          trusted: verdicts.trusted,
         },
         items: e.items.map((i, n) => ({
           event_id: e.event_id,
@@ -85,6 +101,8 @@ export const silverRowsOf = (
           session_id: e.session_id,
           user_id: e.user_id,
           anonymous_id: e.anonymous_id,
+          is_bot: verdicts.bot_reason !== null,
+          trusted: verdicts.trusted,
         })),
         itemTable: "order_item",
       }
@@ -98,6 +116,8 @@ export const silverRowsOf = (
           refund_amount: e.refund_amount_cents,
           currency: e.currency,
           reason: e.reason,
+          keyed: e.keyed,
+          trusted: verdicts.trusted,
         },
         items: e.items.map((i, n) => ({
           event_id: e.event_id,

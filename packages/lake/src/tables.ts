@@ -23,7 +23,17 @@ const envelope = [
   col("utm_source", "string", true),
   col("utm_medium", "string", true),
   col("utm_campaign", "string", true),
+  // Enrichment (docs/contract/events-v1.md, "Enrichment" and "Bots"): from the user agent and the referrer.
+  col("browser", "string", true),
+  col("os", "string", true),
+  col("ua_device", "string", true),
+  col("referrer_class", "string"),
+  col("is_bot", "bool"),
+  col("bot_reason", "string", true),
 ]
+
+/** Order events: `keyed` as the collector marked the record (null: not through the collector), and the verdict. */
+const trust = [col("keyed", "bool", true), col("trusted", "bool")]
 
 const silver = (name: string, columns: TableSchema["columns"]): TableSchema => ({
   name: `silver/${name}`,
@@ -95,6 +105,7 @@ export const SilverOrderPlaced = silver("order_placed", [
   col("currency", "string"),
   col("payment_method", "string"),
   col("coupon", "string", true),
+  ...trust,
 ])
 export const SilverOrderReturned = silver("order_returned", [
   col("order_id", "string"),
@@ -103,6 +114,7 @@ export const SilverOrderReturned = silver("order_returned", [
   col("refund_amount", "money_cents"),
   col("currency", "string"),
   col("reason", "string"),
+  ...trust,
 ])
 export const SilverOrderItem: TableSchema = {
   name: "silver/order_item",
@@ -119,6 +131,9 @@ export const SilverOrderItem: TableSchema = {
     col("session_id", "string"),
     col("user_id", "string", true),
     col("anonymous_id", "string"),
+    // The order's verdicts, so revenue by line needs no join (contract "Bots", "Trusted orders").
+    col("is_bot", "bool"),
+    col("trusted", "bool"),
   ],
 }
 export const SilverReturnItem: TableSchema = {

@@ -121,6 +121,7 @@ const render = (s) => {
     h.freshnessMs === null
       ? '<span class="muted">no events</span>'
       : `<span class="${h.freshnessMs < 5000 ? "ok" : h.freshnessMs < 60000 ? "warn" : "bad"}">${ago(h.freshnessMs)}</span>`
+  $("h-bots").textContent = `${int.format(s.summary.bots.events)} events`
   const rate = h.dlq.rate * 100
   $("h-dlq").innerHTML =
     `<span class="${rate < 1 ? "ok" : rate < 5 ? "warn" : "bad"}">${rate.toFixed(2)}%</span> <span class="muted">${int.format(h.dlq.dlq)} of ${int.format(h.dlq.records)}</span>`

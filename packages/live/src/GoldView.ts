@@ -71,6 +71,7 @@ export const makeGoldView = (wh: Warehouse["Service"], root: string, log: (line:
             units: num(r.units),
             netCents: num(r.net_cents),
             dlq: num(r.dlq),
+            bots: num(r.bots),
           },
         ]),
       )

@@ -128,7 +128,7 @@ const makeLiveData = (options: LiveOptions) =>
       const dlq = state.dlqRate(now, 5)
       return {
         asOf: now,
-        summary: buildSummary(state, now, minutes.at(-1), gold.funnel),
+        summary: buildSummary(state, now, minutes, gold.funnel),
         minutes,
         topProducts: topProducts(now),
         recentOrders: state.recentOrders(20).map(withMoney),

@@ -14,12 +14,16 @@ export interface EventRow {
   readonly type: string
   readonly sessionId: string
   readonly ts: number
+  /** A bot event (contract "Bots"): counted apart, in no other figure. */
+  readonly bot?: boolean
   /** page_view only. */
   readonly pageType?: string | null
   readonly sku?: string | null
 }
 
 export interface OrderRow {
+  /** Whether the order counts in orders and money: human and trusted (contract "Bots", "Trusted orders"). */
+  readonly counted?: boolean
   readonly orderId: string
   readonly ts: number
   readonly recordTs: number
@@ -59,6 +63,7 @@ interface Minute {
   units: number
   netCents: number
   dlq: number
+  bots: number
   sessions: Set<string>
   /** Bumped when `sessions` grows, so active-session counts are recomputed only for minutes that changed. */
   version: number
@@ -84,6 +89,8 @@ export interface MinutePoint {
   readonly units: number
   readonly netCents: number
   readonly dlq: number
+  /** Bot events (left out of every other figure). */
+  readonly bots: number
   /** Where the numbers came from: the dashboard's own fold of Silver commits, or the gold rollup. */
   readonly source: "live" | "gold" | "none"
 }
@@ -104,6 +111,7 @@ const emptyMinute = (): Minute => ({
   units: 0,
   netCents: 0,
   dlq: 0,
+  bots: 0,
   sessions: new Set(),
   version: 0,
   productViews: new Map(),
@@ -157,6 +165,11 @@ export class LiveState {
   addEvents(rows: ReadonlyArray<EventRow>, now: number): void {
     for (const r of rows) {
       if (this.newestEventTs === null || r.ts > this.newestEventTs) this.newestEventTs = r.ts
+      if (r.bot === true) {
+        const b = this.minute(r.ts, now)
+        if (b !== undefined) b.bots++
+        continue
+      }
       const sec = this.second(r.ts, now)
       if (sec !== undefined) sec.events++
       const m = this.minute(r.ts, now)
@@ -174,7 +187,8 @@ export class LiveState {
     }
   }
 
-  addOrders(rows: ReadonlyArray<OrderRow>, now: number): void {
+  addOrders(all: ReadonlyArray<OrderRow>, now: number): void {
+    const rows = all.filter((r) => r.counted !== false)
     for (const r of rows) {
       this.ordersSeen++
       const sec = this.second(r.ts, now)
@@ -262,6 +276,7 @@ export class LiveState {
       units: m.units,
       netCents: m.netCents,
       dlq: m.dlq,
+      bots: m.bots,
       source: "live",
     }
   }

@@ -61,9 +61,17 @@ export interface Health {
   }
 }
 
-export const buildSummary = (state: LiveState, now: number, point: MinutePoint | undefined, funnel: Funnel | null) => {
+export const buildSummary = (
+  state: LiveState,
+  now: number,
+  minutes: ReadonlyArray<MinutePoint>,
+  funnel: Funnel | null,
+) => {
   const last = state.lastSixtySeconds(now)
+  const point = minutes.at(-1)
   return {
+    /** Bot events of the minutes shown (contract "Bots": in no other figure). */
+    bots: { minutes: minutes.length, events: minutes.reduce((n, m) => n + m.bots, 0) },
     lastMinute: { ...last, netRevenue: centsToDecimal(last.netCents) },
     activeSessions: point?.activeSessions ?? 0,
     currentMinute: point ?? null,

@@ -115,6 +115,7 @@ export const foldCommits = (
           const rows = yield* readFiles(`silver/${table}`, paths, orderRowsSql)
           state.addOrders(
             rows.map((r) => ({
+              counted: r.counted === true,
               orderId: String(r.order_id),
               sessionId: String(r.session_id),
               userId: r.user_id === null ? null : String(r.user_id),
@@ -131,7 +132,7 @@ export const foldCommits = (
             now,
           )
           state.addEvents(
-            rows.map((r) => ({ type: table, sessionId: String(r.session_id), ts: num(r.ts) })),
+            rows.map((r) => ({ type: table, sessionId: String(r.session_id), ts: num(r.ts), bot: r.bot === true })),
             now,
           )
           continue
@@ -142,6 +143,7 @@ export const foldCommits = (
             type: table,
             sessionId: String(r.session_id),
             ts: num(r.ts),
+            bot: r.bot === true,
             pageType: (r.page_type as string | null | undefined) ?? null,
             sku: (r.sku as string | null | undefined) ?? null,
           })),

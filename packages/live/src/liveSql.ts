@@ -10,18 +10,19 @@ export const EVENT_TABLES = EVENT_TYPES
 
 export const eventRowsSql = (table: string, from: string) =>
   table === "page_view"
-    ? `select session_id, epoch_ms(event_ts)::DOUBLE as ts, page_type, sku from ${from}`
-    : `select session_id, epoch_ms(event_ts)::DOUBLE as ts from ${from}`
+    ? `select session_id, epoch_ms(event_ts)::DOUBLE as ts, is_bot is true as bot, page_type, sku from ${from}`
+    : `select session_id, epoch_ms(event_ts)::DOUBLE as ts, is_bot is true as bot from ${from}`
 
 export const orderRowsSql = (from: string) => `
-  select order_id, session_id, user_id, epoch_ms(event_ts)::DOUBLE as ts, epoch_ms(record_ts)::DOUBLE as record_ts,
+  select is_bot is true as bot, (is_bot is not true and trusted is not false) as counted,
+         order_id, session_id, user_id, epoch_ms(event_ts)::DOUBLE as ts, epoch_ms(record_ts)::DOUBLE as record_ts,
          units, line_count, ((subtotal - discount) * 100)::INTEGER as net_cents, (total * 100)::INTEGER as total_cents,
          payment_method, country, device
   from ${from}`
 
 export const orderItemRowsSql = (from: string) => `
   select sku, epoch_ms(event_ts)::DOUBLE as ts, quantity, (line_total * 100)::INTEGER as line_total_cents
-  from ${from}`
+  from ${from} where is_bot is not true and trusted is not false`
 
 export const dlqRowsSql = (from: string) => `
   select error_code, error_message, source_partition, source_offset::DOUBLE as source_offset,
@@ -33,7 +34,7 @@ export const goldMinutesSql = (path: string, from: number, to: number) => `
   select epoch_ms(minute)::DOUBLE as minute, events::DOUBLE as events, page_views::DOUBLE as page_views,
          active_sessions::DOUBLE as active_sessions, add_to_carts::DOUBLE as add_to_carts, checkouts::DOUBLE as checkouts,
          orders::DOUBLE as orders, units::DOUBLE as units, (net_revenue * 100)::DOUBLE as net_cents,
-         dlq_records::DOUBLE as dlq
+         dlq_records::DOUBLE as dlq, bot_events::DOUBLE as bots
   from read_parquet(${sqlString(path)}, union_by_name = true)
   where minute >= epoch_ms(${from}::BIGINT) and minute <= epoch_ms(${to}::BIGINT)`
 

@@ -66,6 +66,7 @@ describe("LiveState", () => {
         units: 0,
         netCents: 0,
         dlq: 0,
+        bots: 0,
       })
     }
     const before = s.series(now, 60, gold)

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
+import { rateKey } from "@shop/contract"
 import {
   type BatchCounts,
   type CommitLogTail,
@@ -12,15 +13,22 @@ import {
 import { Effect } from "effect"
 import { parquetReadObjects } from "hyparquet"
 import type { Deduplicator } from "./Deduplicator.ts"
+import type { SessionActivity } from "./SessionActivity.ts"
 
 const EVENT_TABLES = new Set(Object.values(SILVER_BY_EVENT_TYPE).map((t) => t.name))
 
+const msOf = (v: unknown): number => (v instanceof Date ? v.getTime() : Number(v))
+
+/** The event_ids of a Silver file, and (session_id, event_ts) for the bot rate rule. */
 const readIds = (root: string, path: string) =>
   Effect.tryPromise({
     try: async () =>
-      (await parquetReadObjects({ file: await Bun.file(join(root, path)).arrayBuffer(), columns: ["event_id"] })).map(
-        (r) => r.event_id as string,
-      ),
+      (
+        await parquetReadObjects({
+          file: await Bun.file(join(root, path)).arrayBuffer(),
+          columns: ["event_id", "session_id", "event_ts"],
+        })
+      ).map((r) => ({ id: r.event_id as string, session: r.session_id as string, ts: msOf(r.event_ts) })),
     catch: (cause) => new LakeIOError({ message: `read ${path}: ${String(cause)}`, cause }),
   })
 
@@ -57,12 +65,14 @@ export class SilverIds {
     /** The lake's commit logs, followed from here (`Lake.tail`). */
     private readonly tail: CommitLogTail,
     private readonly dedup: Deduplicator,
+    private readonly activity: SessionActivity,
   ) {}
 
   /** Loads the ids of these event dates from every committed Silver file (read-locked against compaction's swap). */
   load(dates: ReadonlyArray<string>) {
     const root = this.root
     const dedup = this.dedup
+    const activity = this.activity
     return withTablesReadLocked(
       root,
       EVENT_TABLES,
@@ -71,10 +81,14 @@ export class SilverIds {
         const wanted = new Set(dates)
         const logs = readCommitLogs(root)
         let ids = 0
+        for (const d of dates) activity.drop(d)
         for (const table of EVENT_TABLES) {
           for (const file of tableView(root, table, logs)) {
             if (!wanted.has(file.date)) continue
-            for (const id of yield* readIds(root, file.path)) dedup.add(id, file.date)
+            for (const e of yield* readIds(root, file.path)) {
+              dedup.add(e.id, file.date)
+              activity.add(file.date, rateKey(e.session, e.ts))
+            }
             ids += file.rows
           }
         }
@@ -92,6 +106,7 @@ export class SilverIds {
   catchUp(ownBatch: (topic: string, partition: number) => boolean) {
     const root = this.root
     const dedup = this.dedup
+    const activity = this.activity
     const entries = this.tail.poll()
     const self = this
     return Effect.gen(function* () {
@@ -109,7 +124,10 @@ export class SilverIds {
                 reload.add(f.date)
                 continue
               }
-              for (const id of yield* readIds(root, f.path)) dedup.add(id, f.date)
+              for (const e of yield* readIds(root, f.path)) {
+                dedup.add(e.id, f.date)
+                activity.add(f.date, rateKey(e.session, e.ts))
+              }
             }
           }
         }),

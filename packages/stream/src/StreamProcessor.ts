@@ -3,10 +3,12 @@ import { join } from "node:path"
 import { Broker, type BrokerError, type ConsumedRecord, ensureDefaultTopics } from "@shop/broker"
 import { type DlqError, type DlqRecord, TOPIC_DLQ, TOPIC_RAW, type ValidateOptions } from "@shop/contract"
 import { Lake, type LakeError, type Row, type StagedBatch } from "@shop/lake"
+import { RequireKeyedOrders } from "@shop/runtime"
 import { Clock, Effect, Result } from "effect"
 import { Deduplicator } from "./Deduplicator.ts"
 import { DlqOutbox, dlqKey, dlqTopicValue } from "./DlqOutbox.ts"
 import { eventDatesOf, type JudgedRecord, judgeBatch, type RoutedBatch, routeBatch } from "./routeBatch.ts"
+import { SessionActivity } from "./SessionActivity.ts"
 import { SilverIds } from "./SilverIds.ts"
 import { NotCaughtUp, RecordsLost, type StreamError } from "./StreamErrors.ts"
 import { StreamMetrics } from "./StreamMetrics.ts"
@@ -30,6 +32,8 @@ export interface StreamOptions {
   readonly onBatch?: (metrics: StreamMetrics) => void
   /** Bytes a record of events.dlq may have at most once encoded (default: what the broker takes, less room for framing). */
   readonly dlqRecordMaxBytes?: number
+  /** Order events not sent with a write key are kept but not trusted (default: the SHOP_REQUIRE_KEYED_ORDERS config). */
+  readonly requireKeyedOrders?: boolean
   /** How long the processor waits for an unreachable broker before it stops (default 5 minutes). */
   readonly brokerOutageLimitMs?: number
 }
@@ -63,6 +67,7 @@ export const runStreamProcessor = (options: StreamOptions) =>
     const maxBatchMs = options.maxBatchMs ?? 500
     const metricsPath = options.metricsPath ?? join(lake.root, "_metrics", "stream.json")
     const metrics = options.metrics ?? new StreamMetrics()
+    const requireKeyedOrders = options.requireKeyedOrders ?? (yield* RequireKeyedOrders)
     // Ids beyond half a million spill to sorted run files with Bloom filters (bounded memory); a cache of Silver,
     // rebuilt at every start, in a directory per partition set (each set has one owner at a time).
     const spillDir = join(
@@ -75,7 +80,8 @@ export const runStreamProcessor = (options: StreamOptions) =>
       Effect.sync(() => new Deduplicator({ spillDir })),
       (d) => Effect.sync(() => d.close()),
     )
-    const silverIds = new SilverIds(lake.root, yield* lake.tail, dedup)
+    const activity = new SessionActivity()
+    const silverIds = new SilverIds(lake.root, yield* lake.tail, dedup, activity)
     const outbox = new DlqOutbox(lake.root, TOPIC_RAW)
     /** Per owned partition: source offsets whose DLQ record a crashed run already put on events.dlq. */
     const dlqDone = new Map<number, Set<number>>()
@@ -192,7 +198,10 @@ export const runStreamProcessor = (options: StreamOptions) =>
       const first = judged[0]!.record.offset
       const last = judged.at(-1)!.record.offset
       for (;;) {
-        const routed = routeBatch(judged, dedup, now, unwritable)
+        const routed = routeBatch(judged, dedup, now, unwritable, {
+          activity,
+          requireKeyedOrders,
+        })
         const staged = yield* lake
           .stageBatch({
             topic: TOPIC_RAW,
@@ -299,10 +308,12 @@ export const runStreamProcessor = (options: StreamOptions) =>
           }
           yield* lake.publishBatch(staged, routed.counts)
           for (const [id, date] of routed.newIds) dedup.add(id, date)
+          for (const [date, key] of routed.activity) activity.add(date, key)
           yield* silverIds.catchUp(ownBatch)
         }),
       )
       dedup.evictIdleDays()
+      activity.keep((d) => dedup.isLoaded(d))
       const last = records.at(-1)!.offset
       positions.set(partition, last + 1)
       yield* consumer

@@ -20,6 +20,7 @@ import {
   type TableSchema,
 } from "@shop/lake"
 import type { Deduplicator } from "./Deduplicator.ts"
+import { BatchActivity, SessionActivity } from "./SessionActivity.ts"
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true })
@@ -49,6 +50,8 @@ export interface RoutedBatch {
     readonly duplicates: number
     readonly dlq: Record<string, number>
   }
+  /** The rate rule's counts of the batch's new Silver events, to add once the batch is committed. */
+  readonly activity: ReadonlyArray<readonly [string, string]>
   /** Newest event_ts accepted into Silver (for freshness). */
   readonly newestEventTs: number | null
 }
@@ -94,12 +97,22 @@ export const eventDatesOf = (judged: ReadonlyArray<JudgedRecord>): Set<string> =
  * reason; copies of an event Silver already holds to the duplicate count. `unwritable` names records (by
  * offset) whose rows the lake could not encode: they go to the DLQ too. Nothing is dropped without being counted.
  */
+export interface RouteOptions {
+  /** SHOP_REQUIRE_KEYED_ORDERS: order events the collector marked `ingest.keyed: false` are not trusted. */
+  readonly requireKeyedOrders?: boolean
+  /** The rate rule's committed counts (a fresh one per call when absent: a batch judged alone). */
+  readonly activity?: SessionActivity
+}
+
 export const routeBatch = (
   judged: ReadonlyArray<JudgedRecord>,
   dedup: Deduplicator,
   now: number,
   unwritable: ReadonlyMap<number, DlqError> = new Map(),
+  options: RouteOptions = {},
 ): RoutedBatch => {
+  const activity = new BatchActivity(options.activity ?? new SessionActivity())
+  const requireKeyed = options.requireKeyedOrders === true
   const bronze = new TableRows(BronzeEvents)
   const bronzeDlq = new TableRows(BronzeDlq)
   const silver = new Map<string, TableRows>()
@@ -166,12 +179,17 @@ export const routeBatch = (
     batchIds.add(event.event_id)
     newIds.push([event.event_id, event.event_date])
     offsetOfEventId.set(event.event_id, r.offset)
-    const { row, items, itemTable } = silverRowsOf(event, {
-      source_partition: r.partition,
-      source_offset: r.offset,
-      record_ts: r.timestamp,
-      ingested_at: now,
-    })
+    // Every event counts towards its session's minute, whatever else it is.
+    const overLimit = activity.overLimit(event.event_date, event.session_id, event.event_ts_ms)
+    const isOrder = event.event_type === "order_placed" || event.event_type === "order_returned"
+    const { row, items, itemTable } = silverRowsOf(
+      event,
+      { source_partition: r.partition, source_offset: r.offset, record_ts: r.timestamp, ingested_at: now },
+      {
+        bot_reason: event.ua_bot !== null ? "user_agent" : overLimit ? "rate" : null,
+        trusted: !(isOrder && requireKeyed && event.keyed === false),
+      },
+    )
     silverOf(SILVER_BY_EVENT_TYPE[event.event_type]).add(event.event_date, row)
     silverCounts[event.event_type] = (silverCounts[event.event_type] ?? 0) + 1
     if (itemTable !== null) {
@@ -187,6 +205,7 @@ export const routeBatch = (
     newIds,
     offsetOfEventId,
     counts: { records: judged.length, silver: silverCounts, duplicates, dlq: dlqCounts },
+    activity: activity.added,
     newestEventTs,
   }
 }

@@ -4,6 +4,7 @@ import { EVENT_TYPES, TOPIC_RAW } from "@shop/contract"
 import { filesNowHolding, Lake, lakeLayout, type TailedEntry, withTablesReadLocked } from "@shop/lake"
 import { Effect } from "effect"
 import { writeParquet } from "./GoldJobs.ts"
+import { COUNTED_ORDER, HUMAN } from "./goldSql.ts"
 import { minuteRollupSql, type RollupSources, topProductsSql } from "./realtimeSql.ts"
 import { sqlString } from "./silverViews.ts"
 import { Warehouse } from "./Warehouse.ts"
@@ -19,6 +20,7 @@ const INCREMENTAL_SOURCES: RollupSources = {
            sum(net_revenue) as net_revenue
     from rt_orders where event_ts >= ${lo} group by 1`,
   rejected: (lo) => `select minute, sum(dlq_records) as dlq_records from rt_dlq where minute >= ${lo} group by 1`,
+  bots: (lo) => `select minute, sum(bot_events) as bot_events from rt_bots where minute >= ${lo} group by 1`,
 }
 
 const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
@@ -50,8 +52,10 @@ export const makeRealtimeRollups = (catalog: string) =>
         page_views BIGINT, add_to_carts BIGINT, checkouts BIGINT);
       create or replace table rt_orders (event_ts TIMESTAMP, units BIGINT, net_revenue DECIMAL(18,2));
       create or replace table rt_dlq (minute TIMESTAMP, dlq_records BIGINT);
-      create or replace table rt_page_views (event_ts TIMESTAMP, page_type VARCHAR, sku VARCHAR);
-      create or replace table rt_order_items (event_ts TIMESTAMP, sku VARCHAR, quantity BIGINT, line_total DECIMAL(18,2));`)
+      create or replace table rt_bots (minute TIMESTAMP, bot_events BIGINT);
+      create or replace table rt_page_views (event_ts TIMESTAMP, page_type VARCHAR, sku VARCHAR, is_bot BOOLEAN);
+      create or replace table rt_order_items (event_ts TIMESTAMP, sku VARCHAR, quantity BIGINT, line_total DECIMAL(18,2),
+        is_bot BOOLEAN, trusted BOOLEAN);`)
 
     /** Adds the rows `source` names for each table, keeping only what the rollups can still use. */
     const ingest = (source: Source, now: number) =>
@@ -60,7 +64,7 @@ export const makeRealtimeRollups = (catalog: string) =>
         const hourAgo = ts(now - 61 * MINUTE)
         const events = EVENT_TYPES.flatMap((t) => {
           const rel = source(`silver/${t}`)
-          return rel === undefined ? [] : [`select session_id, event_type, event_ts from ${rel}`]
+          return rel === undefined ? [] : [`select session_id, event_type, event_ts, is_bot from ${rel}`]
         })
         if (events.length > 0) {
           yield* wh.exec(`
@@ -68,22 +72,25 @@ export const makeRealtimeRollups = (catalog: string) =>
             select session_id, date_trunc('minute', event_ts), count(*),
                    count(*) filter (where event_type = 'page_view'), count(*) filter (where event_type = 'add_to_cart'),
                    count(*) filter (where event_type = 'checkout_started')
-            from (${events.join(" union all ")}) where event_ts >= ${from} group by all`)
+            from (${events.join(" union all ")}) where ${HUMAN} and event_ts >= ${from} group by all`)
+          yield* wh.exec(`
+            insert into rt_bots select date_trunc('minute', event_ts), count(*)
+            from (${events.join(" union all ")}) where is_bot and event_ts >= ${from} group by 1`)
         }
         const views = source("silver/page_view")
         if (views !== undefined) {
-          yield* wh.exec(`insert into rt_page_views select event_ts, page_type, sku from ${views}
-                          where page_type = 'product' and event_ts >= ${hourAgo}`)
+          yield* wh.exec(`insert into rt_page_views select event_ts, page_type, sku, is_bot from ${views}
+                          where page_type = 'product' and ${HUMAN} and event_ts >= ${hourAgo}`)
         }
         const orders = source("silver/order_placed")
         if (orders !== undefined) {
           yield* wh.exec(`insert into rt_orders select event_ts, units, subtotal - discount from ${orders}
-                          where event_ts >= ${from}`)
+                          where ${COUNTED_ORDER} and event_ts >= ${from}`)
         }
         const items = source("silver/order_item")
         if (items !== undefined) {
-          yield* wh.exec(`insert into rt_order_items select event_ts, sku, quantity, line_total from ${items}
-                          where event_ts >= ${hourAgo}`)
+          yield* wh.exec(`insert into rt_order_items select event_ts, sku, quantity, line_total, is_bot, trusted from ${items}
+                          where ${COUNTED_ORDER} and event_ts >= ${hourAgo}`)
         }
         const dlq = source("bronze/dlq")
         if (dlq !== undefined) {
@@ -182,6 +189,7 @@ export const makeRealtimeRollups = (catalog: string) =>
           delete from rt_session_minutes where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
           delete from rt_orders where event_ts < ${ts(now)} - interval 48 hour - interval 10 minute;
           delete from rt_dlq where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
+          delete from rt_bots where minute < ${ts(now)} - interval 48 hour - interval 10 minute;
           delete from rt_page_views where event_ts < ${ts(now)} - interval 61 minute;
           delete from rt_order_items where event_ts < ${ts(now)} - interval 61 minute;`)
         const dir = lakeLayout.goldRealtimeDir(root)

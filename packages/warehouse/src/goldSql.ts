@@ -4,16 +4,37 @@
  */
 const dayList = (days: ReadonlyArray<string>) => days.map((d) => `DATE '${d}'`).join(", ")
 
-/** Every Silver event with what sessions, funnels and active users need. */
+/**
+ * Contract "Bots": business figures count only events that are not bot events. `is not true` / `is not false`:
+ * files written before these columns existed read them as null, and their events count as before.
+ */
+export const HUMAN = "is_bot is not true"
+/** Contract "Trusted orders": money and order counts take human, trusted order events only. */
+export const COUNTED_ORDER = "is_bot is not true and trusted is not false"
+
+const eventTables = [
+  ["page_view", "page_type"],
+  ["search", "null"],
+  ["add_to_cart", "null"],
+  ["remove_from_cart", "null"],
+  ["checkout_started", "null"],
+  ["order_placed", "null"],
+  ["order_returned", "null"],
+] as const
+
+/** Every human Silver event with what sessions, funnels and active users need; and every bot event apart. */
 export const allEventsViewSql = `
 create or replace view all_events as
-  select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id) as actor, page_type from page_view
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from search
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from add_to_cart
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from remove_from_cart
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from checkout_started
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from order_placed
-  union all select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id), null from order_returned;
+  ${eventTables
+    .map(
+      ([t, pageType]) =>
+        `select session_id, event_ts, event_date, event_type, coalesce(user_id, anonymous_id) as actor, ${pageType} as page_type from ${t} where ${HUMAN}`,
+    )
+    .join("\n  union all ")};
+create or replace view bot_events as
+  ${eventTables
+    .map(([t]) => `select session_id, event_ts, event_date, event_type, bot_reason from ${t} where is_bot`)
+    .join("\n  union all ")};
 `
 
 export interface GoldFact {
@@ -35,7 +56,7 @@ export const ordersDaily: GoldFact = {
            sum(units)::BIGINT as units,
            (sum(subtotal) - sum(discount))::DECIMAL(18,2) as net_revenue,
            round((sum(subtotal) - sum(discount)) / count(distinct order_id), 2)::DECIMAL(18,2) as avg_order_value
-    from order_placed where event_date in (${dayList(days)}) group by event_date`,
+    from order_placed where ${COUNTED_ORDER} and event_date in (${dayList(days)}) group by event_date`,
   affected: same,
 }
 
@@ -46,10 +67,10 @@ export const revenueDaily: GoldFact = {
     with o as (
       select event_date, sum(subtotal) as gmv, sum(discount) as discounts, sum(shipping) as shipping,
              sum(tax) as tax, sum(total) as total_collected
-      from order_placed where event_date in (${dayList(days)}) group by event_date
+      from order_placed where ${COUNTED_ORDER} and event_date in (${dayList(days)}) group by event_date
     ), r as (
       select event_date, sum(refund_amount) as refunds
-      from order_returned where event_date in (${dayList(days)}) group by event_date
+      from order_returned where ${COUNTED_ORDER} and event_date in (${dayList(days)}) group by event_date
     )
     select coalesce(o.event_date, r.event_date) as event_date,
            coalesce(o.gmv, 0)::DECIMAL(18,2) as gmv,
@@ -70,7 +91,7 @@ export const revenueByCategoryDaily: GoldFact = {
     select i.event_date, coalesce(s.category, 'unknown') as category,
            sum(i.line_total)::DECIMAL(18,2) as revenue, sum(i.quantity)::BIGINT as units
     from order_item i left join dim_sku s on s.sku = i.sku
-    where i.event_date in (${dayList(days)}) group by all`,
+    where i.is_bot is not true and i.trusted is not false and i.event_date in (${dayList(days)}) group by all`,
   affected: same,
 }
 
@@ -129,10 +150,20 @@ export const activeUsersDaily: GoldFact = {
     ) where d <= (select max(event_date) from all_events)`,
 }
 
+/** Bot events per day and reason, and the sessions they came from (contract "Bots": counted on their own). */
+export const botsDaily: GoldFact = {
+  name: "bots_daily",
+  sql: (days) => `
+    select event_date, bot_reason, count(*)::BIGINT as bot_events, count(distinct session_id)::BIGINT as bot_sessions
+    from bot_events where event_date in (${dayList(days)}) group by event_date, bot_reason`,
+  affected: same,
+}
+
 export const GOLD_FACTS: ReadonlyArray<GoldFact> = [
   ordersDaily,
   revenueDaily,
   revenueByCategoryDaily,
   funnelDaily,
   activeUsersDaily,
+  botsDaily,
 ]

@@ -1,4 +1,6 @@
 /** "Right now" rollups for the live page: per minute over the last 48 hours, and top products. */
+import { COUNTED_ORDER, HUMAN } from "./goldSql.ts"
+
 const ts = (ms: number) => `epoch_ms(${Math.floor(ms)})`
 
 /** Where the minute rollup reads from: Silver itself, or the gold loop's incremental tables (same columns). */
@@ -9,6 +11,8 @@ export interface RollupSources {
   readonly orders: (lo: string) => string
   /** Rows (minute, dlq_records) from `lo` on. */
   readonly rejected: (lo: string) => string
+  /** Rows (minute, bot_events) from `lo` on. */
+  readonly bots: (lo: string) => string
 }
 
 /** Silver: one row per event (counts of 1), orders and the DLQ grouped by minute. */
@@ -21,9 +25,11 @@ export const SILVER_SOURCES: RollupSources = {
   orders: (lo) => `
     select date_trunc('minute', event_ts) as minute, count(*) as orders, sum(units) as units,
            sum(subtotal) - sum(discount) as net_revenue
-    from order_placed where event_ts >= ${lo} group by 1`,
+    from order_placed where ${COUNTED_ORDER} and event_ts >= ${lo} group by 1`,
   rejected: (lo) => `
     select date_trunc('minute', source_ts) as minute, count(*) as dlq_records from dlq where source_ts >= ${lo} group by 1`,
+  bots: (lo) => `
+    select date_trunc('minute', event_ts) as minute, count(*) as bot_events from bot_events where event_ts >= ${lo} group by 1`,
 }
 
 /** Per minute: Silver events, page views, sessions started, active sessions (an event in the last 5 minutes), carts,
@@ -45,7 +51,8 @@ export const minuteRollupSql = (now: number, sources: RollupSources = SILVER_SOU
     from minutes m join session_minutes s on s.minute > m.minute - interval 5 minute and s.minute <= m.minute
     group by m.minute),
   orders as (${sources.orders("(select lo from bounds)")}),
-  rejected as (${sources.rejected("(select lo from bounds)")})
+  rejected as (${sources.rejected("(select lo from bounds)")}),
+  bots as (${sources.bots("(select lo from bounds)")})
   select m.minute,
          coalesce(c.events, 0)::BIGINT as events,
          coalesce(c.page_views, 0)::BIGINT as page_views,
@@ -56,10 +63,11 @@ export const minuteRollupSql = (now: number, sources: RollupSources = SILVER_SOU
          coalesce(o.orders, 0)::BIGINT as orders,
          coalesce(o.units, 0)::BIGINT as units,
          coalesce(o.net_revenue, 0)::DECIMAL(18,2) as net_revenue,
-         coalesce(r.dlq_records, 0)::BIGINT as dlq_records
+         coalesce(r.dlq_records, 0)::BIGINT as dlq_records,
+         coalesce(b.bot_events, 0)::BIGINT as bot_events
   from minutes m
   left join counts c using (minute) left join starts st using (minute) left join active a using (minute)
-  left join orders o using (minute) left join rejected r using (minute)
+  left join orders o using (minute) left join rejected r using (minute) left join bots b using (minute)
   order by m.minute`
 
 /** Top 10 products by views and by revenue in the last 15 and 60 minutes before `now` (from Silver, or from
@@ -69,12 +77,12 @@ export const topProductsSql = (now: number, pageViews = "page_view", orderItems 
   views as (
     select w.window_minutes, v.sku, count(*) as views
     from windows w join ${pageViews} v
-      on v.page_type = 'product' and v.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and v.event_ts <= ${ts(now)}
+      on v.page_type = 'product' and v.${HUMAN} and v.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and v.event_ts <= ${ts(now)}
     group by all),
   revenue as (
     select w.window_minutes, i.sku, sum(i.line_total) as revenue, sum(i.quantity) as units
     from windows w join ${orderItems} i
-      on i.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and i.event_ts <= ${ts(now)}
+      on i.is_bot is not true and i.trusted is not false and i.event_ts > ${ts(now)} - to_minutes(w.window_minutes) and i.event_ts <= ${ts(now)}
     group by all),
   ranked as (
     select 'views' as ranking, window_minutes, sku, views::BIGINT as views, null::DECIMAL(18,2) as revenue, null::BIGINT as units,
