@@ -38,7 +38,7 @@ import { devLock, portInUse } from "./devLock.ts"
  * but 55-95 s at load 8-11: too close to the budget.
  */
 const DEFAULT_EPS = 0.1
-/** Events per session in the simulated shop (apps/generator's mean), to say what a rate means in sessions. */
+/** Events per session in the simulated shop (the generator's mean), to say what a rate means in sessions. */
 const EVENTS_PER_SESSION = 5.4
 /** A history above this many events takes minutes to backfill and process: the header says so. */
 const LONG_HISTORY_EVENTS = 1_000_000

@@ -1,13 +1,19 @@
 import type { Broker, BrokerError } from "@shop/broker"
 import { BrokerLayers } from "@shop/broker"
+import {
+  brokerSink,
+  emptyStats,
+  fileSink,
+  type GeneratorStats,
+  httpSink,
+  loadCatalog,
+  parseDuration,
+  runGenerator,
+  type Sink,
+} from "@shop/generator"
 import { BadFlag, logLine, runCli } from "@shop/runtime"
 import { Console, Effect, Option, type Scope } from "effect"
 import { Command, Flag } from "effect/cli"
-import { loadCatalog } from "./catalog.ts"
-import { parseDuration } from "./duration.ts"
-import { emptyStats, type GeneratorStats } from "./GeneratorStats.ts"
-import { runGenerator } from "./runGenerator.ts"
-import { brokerSink, fileSink, httpSink, type Sink } from "./sinks.ts"
 
 const rate = (name: string, what: string) =>
   Flag.Finite(name).pipe(

@@ -1,5 +1,5 @@
 // Writes the shop's catalog, dbt/seeds/dim_sku.csv: the generator sells from it and dbt loads it as dim_sku.
-// Deterministic; run it again only to change the catalog: `bun apps/generator/scripts/makeCatalog.ts`.
+// Deterministic; run it again only to change the catalog: `bun packages/generator/scripts/makeCatalog.ts`.
 import { writeFileSync } from "node:fs"
 import { resolve } from "node:path"
 import { Random } from "../src/random.ts"
