@@ -46,10 +46,10 @@ export class BatchActivity {
 
   /** Counts the event and says whether it is past the rate limit. */
   overLimit(date: string, sessionId: string, eventTsMs: number): boolean {
+    // The key's UTC minute fixes its date: the batch's own counts need no date in their key.
     const key = rateKey(sessionId, eventTsMs)
-    const mine = `${date}|${key}`
-    const n = (this.pending.get(mine) ?? 0) + 1
-    this.pending.set(mine, n)
+    const n = (this.pending.get(key) ?? 0) + 1
+    this.pending.set(key, n)
     this.added.push([date, key])
     return this.committed.count(date, key) + n > BOT_RATE_LIMIT
   }
